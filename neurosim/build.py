@@ -1,0 +1,357 @@
+"""Building and running: the only place where Brian2 objects are made.
+
+:func:`build` turns a :class:`~neurosim.network.NetworkDescription` into a :class:`Simulation`: neuron groups
+with their 3D positions, synapses drawn from the distance kernels (sampled in numpy with a KD-tree and passed
+to Brian2 as index arrays), the rules composed into one synapse model per projection, inputs and monitors.
+Brian2 generates the code for every time step; Python only runs between ``run`` calls.
+
+Code generation target (``target=``): ``"cython"`` (default when a C compiler works: compiled once per model
+and cached in ``~/.cython``, 3-4× faster than numpy; later runs of the same model reuse the cache),
+``"numpy"`` (no compiler, no compile wait: best for small, short runs and the test suite) or
+``"cpp_standalone"`` (whole network compiled to C++, fastest for large runs, one ``run`` per build). The
+environment variable ``NEUROSIM_TARGET`` overrides the default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import brian2 as b2
+import numpy as np
+from brian2 import Quantity, metre, ms, second, um
+
+from .connectivity import resolve_kernel, sample_connections
+from .network import (
+    AllToAll,
+    ExplicitConnections,
+    NetworkDescription,
+    OneToOne,
+    PoissonBackground,
+    Population,
+    Projection,
+    RateRecording,
+    SpikeRecording,
+    StateRecording,
+    duration_steps,
+)
+from .neurons import PoissonSource, SpikeSource
+from .plasticity.base import ComposedSynapse, compose
+from .validation import ParameterError, check_choice, same_dimensions
+
+TARGETS = ("numpy", "cython", "cpp_standalone")
+
+b2.BrianLogger.suppress_name("resolution_conflict")
+logging.getLogger("brian2").setLevel(logging.WARNING)
+
+
+@lru_cache(maxsize=1)
+def _compiler_works() -> bool:
+    try:
+        from brian2.codegen.cpp_prefs import get_compiler_and_args
+        from setuptools._distutils.ccompiler import new_compiler  # noqa: F401
+
+        get_compiler_and_args()
+        import shutil
+
+        return shutil.which(os.environ.get("CC", "cc")) is not None or shutil.which("gcc") is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def default_target() -> str:
+    """``$NEUROSIM_TARGET`` if set, else ``"cython"`` when a C compiler works, else ``"numpy"``."""
+    env = os.environ.get("NEUROSIM_TARGET")
+    if env:
+        return check_choice("NEUROSIM_TARGET", "NEUROSIM_TARGET", env, TARGETS)
+    return "cython" if _compiler_works() else "numpy"
+
+
+def stream(seed: int, *keys: str | int) -> np.random.Generator:
+    """An independent random stream for one named random choice (stable when other parts change)."""
+    words = [int(seed)] + [zlib.crc32(str(k).encode()) for k in keys]
+    return np.random.default_rng(np.random.SeedSequence(words))
+
+
+@dataclass
+class Simulation:
+    """A built network: Brian2 objects, positions and connectivity, plus access to what was recorded."""
+
+    description: NetworkDescription
+    target: str
+    network: b2.Network
+    groups: dict[str, Any]
+    synapses: dict[str, b2.Synapses]
+    positions: dict[str, np.ndarray]  # µm, shape (n, 3)
+    distances: dict[str, np.ndarray]  # µm, one per synapse (in Brian2's synapse order)
+    composed: dict[str, ComposedSynapse]
+    monitors: dict[str, Any] = field(default_factory=dict)
+    _standalone_ran: bool = False
+
+    # -- running ---------------------------------------------------------------------------------------
+    @property
+    def t(self) -> Quantity:
+        """Current simulated time."""
+        return self.network.t
+
+    def run(self, duration: Quantity, *, progress: bool | None = None) -> Simulation:
+        """Advance the network by ``duration`` (a progress bar shows for runs of a second or longer)."""
+        steps = duration_steps(duration, self.description.dt)
+        if self.target == "cpp_standalone" and self._standalone_ran:
+            raise RuntimeError(
+                "a cpp_standalone simulation runs once; build again, or use target='cython' to continue"
+            )
+        report = None
+        if progress or (progress is None and duration >= 1 * second and os.environ.get("CI") is None):
+            report = _ProgressBar(float(duration / second))
+        self.network.run(steps * self.description.dt, report=report, report_period=1 * second)
+        if report is not None:
+            report.close()
+        if self.target == "cpp_standalone":
+            b2.device.build(run=True, compile=True, directory=None)
+            self._standalone_ran = True
+        return self
+
+    # -- reading results -------------------------------------------------------------------------------
+    def spikes(self, population: str) -> tuple[np.ndarray, Quantity]:
+        """Indices and times of every recorded spike of ``population``."""
+        mon = self._monitor("spikes", population)
+        return np.asarray(mon.i[:]), mon.t[:]
+
+    def spike_counts(self, population: str) -> np.ndarray:
+        return np.asarray(self._monitor("spikes", population).count[:])
+
+    def rate(self, population: str) -> tuple[Quantity, Quantity]:
+        """Times and instantaneous population rate."""
+        mon = self._monitor("rate", population)
+        return mon.t[:], mon.rate[:]
+
+    def state(self, target: str) -> Any:
+        """The Brian2 ``StateMonitor`` of a population or projection (``.t``, ``.v``, ``.w`` …)."""
+        return self._monitor("state", target)
+
+    def weights(self, projection: str) -> np.ndarray:
+        """Current dimensionless weights ``w`` of a projection, one per synapse."""
+        return np.asarray(self.synapses[projection].w[:])
+
+    def connections(self, projection: str) -> tuple[np.ndarray, np.ndarray]:
+        """Source and target indices of every synapse of ``projection``."""
+        syn = self.synapses[projection]
+        return np.asarray(syn.i[:]), np.asarray(syn.j[:])
+
+    def _monitor(self, kind: str, name: str) -> Any:
+        key = f"{kind}:{name}"
+        if key not in self.monitors:
+            have = sorted(self.monitors)
+            raise KeyError(f"nothing records {kind} of '{name}'; add a recording to the description (have {have})")
+        return self.monitors[key]
+
+
+class _ProgressBar:
+    """Brian2 ``report`` callback drawing a tqdm bar in simulated seconds."""
+
+    def __init__(self, total_s: float) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=round(total_s, 3), unit="s (sim)", desc="simulating", leave=False)
+
+    def __call__(self, elapsed: Any, completed: float, start: Any, duration: Any) -> None:
+        self.bar.n = round(completed * float(duration / second), 3)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def build(
+    description: NetworkDescription,
+    *,
+    target: str | None = None,
+    directory: str | Path | None = None,
+) -> Simulation:
+    """Make the Brian2 network for ``description`` (the only place Brian2 objects are created).
+
+    ``target``: code generation target, see the module docstring. ``directory``: build folder for
+    ``cpp_standalone`` (reused between runs so that only changed files recompile).
+    """
+    target = target or default_target()
+    check_choice("build", "target", target, TARGETS)
+    d = description
+    _prepare_device(target, directory)
+    b2.defaultclock.dt = d.dt
+    b2.seed(d.seed)
+
+    groups: dict[str, Any] = {}
+    positions: dict[str, np.ndarray] = {}
+    for pop in d.populations:
+        positions[pop.name] = np.asarray(pop.placement.positions(pop.n, stream(d.seed, "placement", pop.name)))
+        groups[pop.name] = _make_group(pop, positions[pop.name], d)
+
+    synapses: dict[str, b2.Synapses] = {}
+    distances: dict[str, np.ndarray] = {}
+    composed: dict[str, ComposedSynapse] = {}
+    for proj in d.projections:
+        syn, dist, comp = _make_synapses(proj, d, groups, positions)
+        synapses[proj.name], distances[proj.name], composed[proj.name] = syn, dist, comp
+
+    extra: list[Any] = []
+    for inp in d.inputs:
+        extra.append(_make_background(inp, d.population(inp.target), groups[inp.target]))
+
+    monitors: dict[str, Any] = {}
+    for rec in d.recordings:
+        key, mon = _make_monitor(rec, groups, synapses)
+        monitors[key] = mon
+
+    net = b2.Network(*groups.values(), *synapses.values(), *extra, *monitors.values())
+    return Simulation(d, target, net, groups, synapses, positions, distances, composed, monitors)
+
+
+def _prepare_device(target: str, directory: str | Path | None) -> None:
+    if target == "cpp_standalone":
+        b2.set_device("cpp_standalone", directory=str(directory) if directory else None, build_on_run=False)
+        b2.device.reinit()
+        b2.device.activate(directory=str(directory) if directory else None, build_on_run=False)
+    else:
+        if b2.get_device().__class__.__name__ != "RuntimeDevice":
+            b2.device.reinit()
+            b2.set_device("runtime")
+        b2.prefs.codegen.target = target
+
+
+def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription) -> Any:
+    model = pop.model
+    name = f"{pop.name}*"
+    if isinstance(model, PoissonSource):
+        return b2.PoissonGroup(pop.n, rates=model.rate, name=name)
+    if isinstance(model, SpikeSource):
+        times = model.times
+        if len(model.indices) and float(np.max(model.indices)) >= pop.n:
+            raise ParameterError(
+                f"Population '{pop.name}': SpikeSource index {max(model.indices)} is not allowed; "
+                f"indices must lie in [0, {pop.n - 1}]"
+            )
+        return b2.SpikeGeneratorGroup(pop.n, np.asarray(model.indices, dtype=int), times, name=name)
+    eqs = model.equations() + "\nx : metre (constant)\ny : metre (constant)\nz : metre (constant)"
+    group = b2.NeuronGroup(
+        pop.n,
+        eqs,
+        threshold=model.threshold,
+        reset=model.reset,
+        refractory=model.refractory_period(),
+        method=("exact", "exponential_euler", "euler"),
+        namespace=model.parameters(),
+        name=name,
+    )
+    group.x, group.y, group.z = (pos[:, k] * um for k in range(3))
+    initial = {**model.initial_values(), **dict(pop.initial)}
+    for var, value in initial.items():
+        if var not in group.variables:
+            raise ParameterError(
+                f"Population '{pop.name}': initial value for unknown variable '{var}'; "
+                f"the model has {sorted(v for v in group.variables if not v.startswith('_'))}"
+            )
+        setattr(group, var, value)
+    return group
+
+
+def _make_synapses(
+    proj: Projection, d: NetworkDescription, groups: Mapping[str, Any], positions: Mapping[str, np.ndarray]
+) -> tuple[b2.Synapses, np.ndarray, ComposedSynapse]:
+    src, tgt = d.population(proj.source), d.population(proj.target)
+    owner = f"Projection '{proj.name}'"
+    channel = tgt.model.channel(src.sign)
+    if not same_dimensions(proj.weight, channel.unit):
+        raise ParameterError(
+            f"{owner}: parameter 'weight' = {proj.weight!r} has the wrong unit; target '{tgt.name}' "
+            f"({type(tgt.model).__name__}, synapse='{tgt.model.synapse}') needs a weight in {channel.unit!s}"
+        )
+    sign = "-" if channel.sign < 0 else "+"
+    transmission = f"{channel.variable}_post {sign}= J*w*EFFICACY"
+    pre_group, post_group = groups[proj.source], groups[proj.target]
+    comp = compose(
+        proj.rules,
+        transmission=transmission,
+        pre_variables=[v for v in pre_group.variables if not v.startswith("_")],
+        post_variables=[v for v in post_group.variables if not v.startswith("_")],
+        context=owner,
+    )
+    namespace = {**comp.namespace, "J": proj.weight, "w_min": proj.w_min, "w_max": proj.w_max}
+    syn = b2.Synapses(
+        pre_group,
+        post_group,
+        model=comp.model,
+        on_pre=comp.on_pre,
+        on_post=comp.on_post or None,
+        namespace=namespace,
+        name=f"{proj.name}*",
+    )
+    i, j, dist = _connect(proj, src, tgt, positions, d.seed)
+    syn.connect(i=i.astype(np.int32), j=j.astype(np.int32))
+    syn.delay = proj.delay.delays_ms(dist) * ms if len(dist) else proj.delay.base
+    if comp.weight_is_state:
+        syn.w = proj.w_init
+    for var, value in comp.initial.items():
+        setattr(syn, var, value)
+    return syn, dist, comp
+
+
+def _connect(
+    proj: Projection, src: Population, tgt: Population, positions: Mapping[str, np.ndarray], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    conn = proj.connectivity
+    ps, pt = positions[src.name], positions[tgt.name]
+    same = proj.source == proj.target
+    if isinstance(conn, (AllToAll, OneToOne, ExplicitConnections)):
+        if isinstance(conn, AllToAll):
+            i, j = (a.ravel() for a in np.meshgrid(np.arange(src.n), np.arange(tgt.n), indexing="ij"))
+            if same and not proj.autapses:
+                keep = i != j
+                i, j = i[keep], j[keep]
+        elif isinstance(conn, OneToOne):
+            i = j = np.arange(src.n)
+        else:
+            i, j = np.asarray(conn.i, dtype=int), np.asarray(conn.j, dtype=int)
+        return i, j, np.linalg.norm(ps[i] - pt[j], axis=1) if len(i) else np.zeros(0)
+    box = tgt.placement.bounds() if proj.periodic else None
+    kernel = resolve_kernel(conn, ps, pt, periodic_box=box, autapses=proj.autapses or not same)
+    return sample_connections(
+        ps, pt, kernel, stream(seed, "connect", proj.name),
+        periodic_box=box, autapses=proj.autapses, same_population=same,
+    )
+
+
+def _make_background(inp: PoissonBackground, pop: Population, group: Any) -> b2.PoissonInput:
+    channel = pop.model.channel(inp.sign)
+    if not same_dimensions(inp.weight, channel.unit):
+        raise ParameterError(
+            f"PoissonBackground '{inp.name}': parameter 'weight' = {inp.weight!r} has the wrong unit; "
+            f"'{pop.name}' needs {channel.unit!s}"
+        )
+    return b2.PoissonInput(group, channel.variable, int(inp.n_sources), inp.rate, weight=channel.sign * inp.weight)
+
+
+def _make_monitor(rec: Any, groups: Mapping[str, Any], synapses: Mapping[str, b2.Synapses]) -> tuple[str, Any]:
+    if isinstance(rec, SpikeRecording):
+        return f"spikes:{rec.population}", b2.SpikeMonitor(groups[rec.population])
+    if isinstance(rec, RateRecording):
+        return f"rate:{rec.population}", b2.PopulationRateMonitor(groups[rec.population])
+    if isinstance(rec, StateRecording):
+        source = groups.get(rec.target) or synapses[rec.target]
+        for var in rec.variables:
+            if var not in source.variables:
+                known = sorted(v for v in source.variables if not v.startswith("_"))
+                raise ParameterError(f"StateRecording '{rec.target}': unknown variable '{var}'; known: {known}")
+        record = True if rec.indices is None else list(rec.indices)
+        kwargs = {"dt": rec.dt} if rec.dt is not None else {}
+        return f"state:{rec.target}", b2.StateMonitor(source, list(rec.variables), record=record, **kwargs)
+    raise ParameterError(f"unknown recording {rec!r}")
+
+
+__all__ = ["Simulation", "build", "default_target", "stream", "TARGETS", "metre"]

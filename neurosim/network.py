@@ -1,0 +1,264 @@
+"""Describing a network: populations in space, projections with rules, inputs and recordings.
+
+A :class:`NetworkDescription` is plain data: it validates itself, round-trips through dict / JSON / TOML
+and makes no Brian2 objects. :func:`neurosim.build.build` turns it into a runnable simulation.
+
+Weights are split into a physical scale and a dimensionless state: a projection delivers ``J * w`` per
+spike, where ``J`` (``weight``, in the unit the target's synapse kind expects: volt for ``delta`` and
+``exponential`` synapses, dimensionless for ``conductance``) is fixed and ``w`` (initially ``w_init``,
+bounded to ``[w_min, w_max]``) is what plasticity changes. Dale's law: a population is excitatory or
+inhibitory, and every projection from it lands on the matching channel of its target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from brian2 import Quantity, ms, second, um
+
+from .connectivity import ConductionDelay, GaussianKernel
+from .neurons import NeuronModel
+from .plasticity.base import Rule
+from .serialization import Describable
+from .space import UniformBox
+from .validation import (
+    ParameterError,
+    check_choice,
+    check_name,
+    check_number,
+    check_quantity,
+    fail,
+)
+
+SIGNS = ("excitatory", "inhibitory")
+
+
+@dataclass(frozen=True)
+class Population(Describable):
+    """``n`` neurons of one model placed in 3D space, all excitatory or all inhibitory (Dale's law)."""
+
+    name: str  # unique identifier (becomes the Brian2 group name)
+    n: int  # number of neurons (>= 1)
+    model: NeuronModel  # neuron model or spike source
+    placement: Describable = field(default_factory=UniformBox)  # where the neurons sit (see neurosim.space)
+    sign: str = "excitatory"  # "excitatory" or "inhibitory"
+    initial: Mapping[str, Any] = field(default_factory=dict)  # initial values: quantities or Brian2 expressions
+
+    def __post_init__(self) -> None:
+        check_name("Population", "name", self.name)
+        check_number(f"Population '{self.name}'", "n", self.n, low=1, integer=True)
+        object.__setattr__(self, "n", int(self.n))
+        if not isinstance(self.model, NeuronModel):
+            fail(f"Population '{self.name}'", "model", self.model, "expected a neuron model such as LIF()")
+        check_choice(f"Population '{self.name}'", "sign", self.sign, SIGNS)
+        if not hasattr(self.placement, "positions"):
+            fail(f"Population '{self.name}'", "placement", self.placement, "expected a placement such as UniformBox()")
+
+
+@dataclass(frozen=True)
+class AllToAll(Describable):
+    """Connect every source neuron to every target neuron (no autapses unless the projection allows them)."""
+
+
+@dataclass(frozen=True)
+class OneToOne(Describable):
+    """Connect source neuron k to target neuron k (both populations must have the same size)."""
+
+
+@dataclass(frozen=True)
+class ExplicitConnections(Describable):
+    """Connections given as index pairs: source ``i[k]`` → target ``j[k]``."""
+
+    i: tuple[int, ...]
+    j: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "i", tuple(int(x) for x in self.i))
+        object.__setattr__(self, "j", tuple(int(x) for x in self.j))
+        if len(self.i) != len(self.j):
+            fail("ExplicitConnections", "j", f"{len(self.j)} indices", f"needs as many as i ({len(self.i)})")
+
+
+@dataclass(frozen=True)
+class Projection(Describable):
+    """Synapses from one population to another, placed by a distance kernel, with plasticity rules."""
+
+    name: str  # unique identifier
+    source: str  # name of the presynaptic population
+    target: str  # name of the postsynaptic population
+    weight: Quantity | float  # J: physical size of one spike at w = 1 (unit set by the target's synapse kind)
+    connectivity: Describable = field(default_factory=lambda: GaussianKernel(p_max=0.1, sigma=150 * um))
+    rules: tuple[Rule, ...] = ()  # plasticity rules composed on every synapse (see neurosim.plasticity)
+    w_init: float | str = 1.0  # initial w: a number or a Brian2 expression such as "0.5 + 0.1*rand()"
+    w_min: float = 0.0  # lower bound of w under plasticity
+    w_max: float = 1.0  # upper bound of w under plasticity
+    delay: ConductionDelay = field(default_factory=ConductionDelay)  # base + distance / velocity
+    autapses: bool = False  # allow i → i when source and target are the same population
+    periodic: bool = False  # distances wrap around the target placement's bounding box
+
+    def __post_init__(self) -> None:
+        owner = f"Projection '{getattr(self, 'name', '?')}'"
+        check_name("Projection", "name", self.name)
+        check_name(owner, "source", self.source)
+        check_name(owner, "target", self.target)
+        if isinstance(self.weight, Quantity):
+            check_quantity(owner, "weight", self.weight, self.weight, nonnegative=True)
+        else:
+            check_number(owner, "weight", self.weight, low=0)
+        object.__setattr__(self, "rules", tuple(self.rules))
+        for rule in self.rules:
+            if not isinstance(rule, Rule):
+                fail(owner, "rules", rule, "each rule must be a neurosim Rule instance (e.g. PairSTDP())")
+        check_number(owner, "w_min", self.w_min)
+        check_number(owner, "w_max", self.w_max)
+        if not self.w_min <= self.w_max:
+            fail(owner, "w_max", self.w_max, f"must be >= w_min = {self.w_min}")
+        if not isinstance(self.w_init, str):
+            check_number(owner, "w_init", self.w_init)
+        if not hasattr(self.connectivity, "probability") and not isinstance(
+            self.connectivity, (AllToAll, OneToOne, ExplicitConnections)
+        ):
+            fail(owner, "connectivity", self.connectivity, "expected a kernel, AllToAll, OneToOne or ExplicitConnections")
+
+
+@dataclass(frozen=True)
+class PoissonBackground(Describable):
+    """Independent Poisson background: each target neuron receives ``n_sources`` fibres at ``rate``.
+
+    Built as Brian2 ``PoissonInput`` (drawn as one binomial per neuron and step): cheap, not plastic.
+    """
+
+    name: str
+    target: str  # population receiving the input
+    rate: Quantity  # rate of each fibre
+    n_sources: int  # fibres per target neuron
+    weight: Quantity | float  # J per input spike (units as for projections)
+    sign: str = "excitatory"
+
+    def __post_init__(self) -> None:
+        owner = f"PoissonBackground '{self.name}'"
+        check_name("PoissonBackground", "name", self.name)
+        from brian2 import Hz
+
+        check_quantity(owner, "rate", self.rate, Hz, nonnegative=True)
+        check_number(owner, "n_sources", self.n_sources, low=1, integer=True)
+        check_choice(owner, "sign", self.sign, SIGNS)
+
+
+@dataclass(frozen=True)
+class SpikeRecording(Describable):
+    """Record every spike of a population."""
+
+    population: str
+
+
+@dataclass(frozen=True)
+class RateRecording(Describable):
+    """Record the population rate (spikes per neuron per time step)."""
+
+    population: str
+
+
+@dataclass(frozen=True)
+class StateRecording(Describable):
+    """Record state variables of a population (``v``, ``I_exc`` …) or of a projection's synapses
+    (``w``, ``stp_x`` …) for the given indices (None: all) every ``dt`` (None: every step)."""
+
+    target: str  # population or projection name
+    variables: tuple[str, ...]
+    indices: tuple[int, ...] | None = None
+    dt: Quantity | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.variables, str):
+            object.__setattr__(self, "variables", (self.variables,))
+        object.__setattr__(self, "variables", tuple(self.variables))
+        if self.indices is not None:
+            object.__setattr__(self, "indices", tuple(int(k) for k in np.atleast_1d(self.indices)))
+        if self.dt is not None:
+            check_quantity(f"StateRecording '{self.target}'", "dt", self.dt, ms, positive=True)
+
+
+@dataclass(frozen=True)
+class NetworkDescription(Describable):
+    """A whole network: what it is, independent of how it is simulated."""
+
+    populations: tuple[Population, ...]
+    projections: tuple[Projection, ...] = ()
+    inputs: tuple[PoissonBackground, ...] = ()
+    recordings: tuple[Describable, ...] = ()
+    seed: int = 0  # fixes every random choice: placement, connectivity, initial values, input spikes
+    dt: Quantity = 0.1 * ms  # simulation time step
+
+    def __post_init__(self) -> None:
+        for name in ("populations", "projections", "inputs", "recordings"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        check_number("NetworkDescription", "seed", self.seed, low=0, integer=True)
+        check_quantity("NetworkDescription", "dt", self.dt, ms, positive=True)
+        if self.dt > 10 * ms:
+            fail("NetworkDescription", "dt", self.dt, "must be <= 10 ms")
+        if not self.populations:
+            fail("NetworkDescription", "populations", self.populations, "needs at least one population")
+        names: dict[str, str] = {}
+        for kind, items in (("population", self.populations), ("projection", self.projections),
+                            ("input", self.inputs)):
+            for item in items:
+                if item.name in names:
+                    raise ParameterError(f"name '{item.name}' is used by a {names[item.name]} and a {kind}; names must be unique")
+                names[item.name] = kind
+        pops = {p.name: p for p in self.populations}
+        for proj in self.projections:
+            owner = f"Projection '{proj.name}'"
+            for role in ("source", "target"):
+                if getattr(proj, role) not in pops:
+                    fail(owner, role, getattr(proj, role), f"known populations: {sorted(pops)}")
+            if pops[proj.target].model.is_source:
+                fail(owner, "target", proj.target, "a spike source cannot receive synapses")
+            self._check_connectivity(proj, pops[proj.source], pops[proj.target])
+        for inp in self.inputs:
+            if inp.target not in pops:
+                fail(f"PoissonBackground '{inp.name}'", "target", inp.target, f"known populations: {sorted(pops)}")
+        projs = {p.name for p in self.projections}
+        for rec in self.recordings:
+            key = getattr(rec, "population", None) or getattr(rec, "target", None)
+            allowed = set(pops) | (projs if isinstance(rec, StateRecording) else set())
+            if key not in allowed:
+                fail(type(rec).__name__, "target", key, f"known: {sorted(allowed)}")
+
+    @staticmethod
+    def _check_connectivity(proj: Projection, source: Population, target: Population) -> None:
+        owner = f"Projection '{proj.name}'"
+        conn = proj.connectivity
+        if isinstance(conn, OneToOne) and source.n != target.n:
+            fail(owner, "connectivity", "OneToOne", f"needs equal sizes, got {source.n} → {target.n}")
+        if isinstance(conn, ExplicitConnections) and conn.i:
+            if max(conn.i) >= source.n or min(conn.i) < 0:
+                fail(owner, "connectivity.i", max(conn.i), f"source indices must lie in [0, {source.n - 1}]")
+            if max(conn.j) >= target.n or min(conn.j) < 0:
+                fail(owner, "connectivity.j", max(conn.j), f"target indices must lie in [0, {target.n - 1}]")
+        k = getattr(conn, "in_degree", None)
+        if k is not None:
+            possible = source.n - (1 if proj.source == proj.target and not proj.autapses else 0)
+            if k > possible:
+                fail(owner, "in_degree", k, f"must be <= the {possible} possible sources in '{source.name}'")
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def projection(self, name: str) -> Projection:
+        for p in self.projections:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def duration_steps(duration: Quantity, dt: Quantity) -> int:
+    """Number of whole time steps in ``duration``."""
+    check_quantity("run", "duration", duration, second, nonnegative=True)
+    return int(round(float(duration / dt)))

@@ -30,6 +30,16 @@ A postsynaptic spike runs steps 3-5 with the ``on_post`` code. A rule may instea
 absolutely (``RuleCode.weight``, e.g. a calcium rule's ``w = w0 + rho*(w1 - w0)``); such a rule excludes
 every other rule that changes ``w``.
 
+Extra presynaptic pathways: ``RuleCode.pathways`` maps a name to ``(statements, extra_delay)``; the
+statements run when a presynaptic spike arrives ``extra_delay`` after the conduction delay (Brian2 runs
+them in its own synaptic pathway, so no Python runs per spike). The calcium rule uses one for the
+NMDA-mediated influx that lags the presynaptic spike. Pathway names are namespaced like variables
+(``calcium_pre_influx``; the Brian2 object is ``synapses.calcium_pre_influx`` with its own ``delay``).
+Pathway statements may only update the rule's own variables (not ``w`` or ``dw``).
+
+Noise: a rule's equations may use Brian2's white noise ``xi`` (or ``xi_name``); it is renamed per rule
+(``xi_calcium``) so that two rules never share a noise source.
+
 Namespacing: every name a rule declares (equation variables, parameters, temporaries) is prefixed with the
 rule's namespace (``stp_u``, ``stdp_apre``); shared names are left alone. Shared names a rule may use:
 ``w``, ``w_min``, ``w_max``, ``J`` (the projection's weight scale), ``dw`` (weight rules write it; a consuming
@@ -46,7 +56,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from brian2 import Equations, Quantity
+from brian2 import Equations, Quantity, second
 from brian2.core.functions import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS
 
 from ..serialization import _UNIT_NAMESPACE, Describable
@@ -81,6 +91,7 @@ class RuleCode:
     ``efficacy``: (efficacy rules) expression evaluated after ``on_pre`` that scales transmission.
     ``weight``: (weight-defining rules) expression that *is* the weight ``w``.
     ``consumes_dw``: (modifiers) take over the weight update: the rule's code reads ``dw`` itself.
+    ``pathways``: extra presynaptic pathways ``{name: (statements, extra_delay)}`` (see the module docstring).
     """
 
     equations: str = ""
@@ -91,6 +102,7 @@ class RuleCode:
     efficacy: str = ""
     weight: str = ""
     consumes_dw: bool = False
+    pathways: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,7 @@ class ComposedSynapse:
     initial: dict[str, Any]
     weight_is_state: bool  # False when a rule defines ``w`` as an expression
     variables: dict[str, list[str]]  # rule prefix -> its (namespaced) per-synapse variables
+    pathways: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (statements, extra delay)
 
 
 def compose(
@@ -212,8 +225,8 @@ def compose(
 
     def pathway(kind: str) -> str:
         lines = []
+        lines += [getattr(t, kind) for t in by_role["efficacy"] if getattr(t, kind)]
         if kind == "on_pre":
-            lines += [t.on_pre for t in by_role["efficacy"] if t.on_pre]
             lines.append(transmission.replace("EFFICACY", efficacy))
         contributions = []
         for t in by_role["weight"]:
@@ -240,6 +253,7 @@ def compose(
         initial=initial,
         weight_is_state=weight_is_state,
         variables=variables,
+        pathways={name: code for t, _ in translated for name, code in t.pathways.items()},
     )
 
 
@@ -254,6 +268,7 @@ class _Translated:
     weight: str
     consumes_dw: bool
     dw_name: str
+    pathways: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
 
 def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
@@ -271,7 +286,15 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
     clash = declared & (SHARED_SYMBOLS | _BUILTINS)
     if clash:
         raise RuleError(f"{owner}: declares {sorted(clash)}, which are shared or built-in names; rename them")
-    statements = [code.on_pre, code.on_post]
+    for name, spec in code.pathways.items():
+        if not (isinstance(name, str) and name.isidentifier()) or name in declared:
+            raise RuleError(f"{owner}: pathway name {name!r} must be an identifier, not a rule variable")
+        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str)):
+            raise RuleError(f"{owner}: pathway '{name}' must be (statements, extra_delay), got {spec!r}")
+        check_quantity(f"{owner}: pathway '{name}'", "extra_delay", spec[1], second, nonnegative=True)
+        if _assigns_code(spec[0], "w") or _assigns_code(spec[0], "dw"):
+            raise RuleError(f"{owner}: pathway '{name}' may not change w or dw, only the rule's variables")
+    statements = [code.on_pre, code.on_post, *(spec[0] for spec in code.pathways.values())]
     temporaries = set()
     for block in statements:
         for line in block.splitlines():
@@ -283,6 +306,7 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         local.discard("dw")
     p = rule.prefix
     rename = {name: f"{p}_{name}" for name in local}
+    rename.update({xi: f"xi_{p}{xi[2:]}" for xi in eqs.stochastic_variables})  # own noise per rule
 
     def sub(text: str) -> str:
         return _IDENT.sub(lambda m: rename.get(m.group(1), m.group(1)), text)
@@ -294,8 +318,11 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         "efficacy": sub(code.efficacy),
         "weight": sub(code.weight),
     }
+    pathways = {f"{p}_{name}": (sub(code_), delay) for name, (code_, delay) in code.pathways.items()}
     allowed = set(rename.values()) | SHARED_SYMBOLS | _BUILTINS | known_neuron | {"EFFICACY"}
-    for where, text in [("equations", renamed_eqs), *texts.items()]:
+    checked = [("equations", renamed_eqs), *texts.items()]
+    checked += [(f"pathway '{name}'", code_) for name, (code_, _) in pathways.items()]
+    for where, text in checked:
         for ident in _identifiers(text, where == "equations"):
             if ident not in allowed:
                 hint = ""
@@ -316,6 +343,7 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         initial=initial,
         consumes_dw=code.consumes_dw,
         dw_name=rename.get("dw", "dw"),
+        pathways=pathways,
         **texts,
     )
 

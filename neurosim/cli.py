@@ -1,0 +1,121 @@
+"""The ``neurosim`` command: run, list and sweep experiments, and report the installation.
+
+    neurosim run EXPERIMENT [--config FILE] [--set KEY=VALUE ...] [--seed N] [--out DIR] [--resume] [--quick]
+    neurosim list
+    neurosim info
+    neurosim sweep EXPERIMENT --grid KEY=V1,V2 [--grid ...] [--seeds 0,1] [--processes 2] --out DIR
+
+Experiments are the scripts in the repository's ``experiments/`` folder (or ``$NEUROSIM_EXPERIMENTS``) that
+define ``EXPERIMENT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .experiment import Experiment, ExperimentError, add_run_arguments, iter_experiment_files, run_from_args, versions
+
+
+def experiments_dir() -> Path:
+    env = os.environ.get("NEUROSIM_EXPERIMENTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "experiments"
+
+
+def _load(path: Path) -> Experiment | None:
+    spec = importlib.util.spec_from_file_location(f"neurosim_experiment_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        return None
+    if spec.name in sys.modules:
+        module = sys.modules[spec.name]
+    else:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[spec.name]
+            raise
+    exp = getattr(module, "EXPERIMENT", None)
+    return exp if isinstance(exp, Experiment) else None
+
+
+def available() -> dict[str, Path]:
+    """Experiment names → script paths."""
+    folder = experiments_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in iter_experiment_files(folder)}
+
+
+def find_experiment(name: str) -> Experiment:
+    scripts = available()
+    if name not in scripts:
+        raise ExperimentError(f"unknown experiment '{name}'; available: {', '.join(sorted(scripts)) or 'none'}")
+    exp = _load(scripts[name])
+    if exp is None:
+        raise ExperimentError(f"'{scripts[name]}' does not define EXPERIMENT = Experiment(...)")
+    return exp
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neurosim", description="3D spiking networks with plasticity")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run an experiment")
+    run.add_argument("experiment")
+    add_run_arguments(run)
+    sub.add_parser("list", help="list the available experiments")
+    sub.add_parser("info", help="versions, code generation target and cache location")
+    sweep = sub.add_parser("sweep", help="run an experiment over a grid of config values in parallel")
+    sweep.add_argument("experiment")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
+    sweep.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    sweep.add_argument("--processes", type=int, default=2)
+    sweep.add_argument("--quick", action="store_true")
+    sweep.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return run_from_args(find_experiment(args.experiment), args)
+        if args.command == "list":
+            for name, path in sorted(available().items()):
+                exp = _load(path)
+                if exp is not None:
+                    print(f"{name:24s} {exp.description}")
+            return 0
+        if args.command == "info":
+            return _info()
+        if args.command == "sweep":
+            from .sweep import parse_grid, grid, run_sweep
+
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+            rows = run_sweep(args.experiment, grid(parse_grid(args.grid)), args.out, seeds=seeds,
+                             processes=args.processes, quick=args.quick)
+            print(f"{len(rows)} runs written to {args.out}")
+            return 0
+    except ExperimentError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 1  # pragma: no cover - argparse enforces a command
+
+
+def _info() -> int:
+    from brian2 import prefs
+
+    from .build import default_target
+
+    for key, value in versions().items():
+        print(f"{key:12s} {value}")
+    print(f"{'target':12s} {default_target()} (override with NEUROSIM_TARGET or build(target=...))")
+    cache = prefs.codegen.runtime.cython.cache_dir or str(Path.home() / ".cython" / "brian_extensions")
+    print(f"{'cython cache':12s} {cache}")
+    print(f"{'experiments':12s} {experiments_dir()}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,562 @@
+"""Spiking learner: a 3D E/I network that learns the memory tasks through plasticity and reward only.
+
+No gradient and no backpropagation anywhere: synapses change only through local rules composed with the
+rule API (:mod:`neurosim.plasticity`) and the third factor sent by the frontal controller
+(:class:`~neurosim.controller.FrontalController` + :class:`~neurosim.plasticity.reward.RewardModulated`).
+
+Architecture (all populations placed in 3D boxes; recurrent and readout synapses drawn from distance kernels)::
+
+    input ──topographic──▶ mem (E) ◀──▶ mem_inh (I)        feedback inhibition bounds the active assembly
+      │  write gate ─────────▶ │ ⟲ mem_mem: CoActivityHebb + TsodyksMarkram (facilitating)
+      │                        ▼
+      └─ read gate ──────▶ out (E, one group per class) ◀──▶ out_inh (I)    winner-take-all
+                              mem_out: CoActivityHebb → eligibility → RewardModulated (dopamine)
+
+* **Input**: each task channel drives ``neurons_per_input`` spike sources (a ``SpikeGeneratorGroup``) with
+  :class:`~neurosim.encoding.PoissonEncoder` rate coding; channel c projects topographically onto the memory
+  *unit* c (``neurons_per_unit`` neurons).
+* **Long-term memory (weights)**: the recurrent excitatory synapses ``mem_mem`` learn with a symmetric
+  co-activity rule (:class:`CoActivityHebb`: units that fire together within ``tau`` wire together; Hebb 1949).
+  Started at zero, each presented pattern writes a clipped Hebbian (Willshaw et al. 1969) assembly, which a
+  partial cue later completes (pattern completion; Hopfield 1982). A presynaptic spike without postsynaptic
+  activity depresses slightly (``depress``), which keeps assemblies that are never co-active apart.
+* **Working memory (activity + short-term plasticity)**: the same recurrent synapses are facilitating
+  Tsodyks–Markram synapses (Mongillo, Barak & Tsodyks 2008): once an assembly has fired, its synapses stay
+  facilitated for ~``tau_f`` and carry it through silent steps, while silent assemblies, whose synapses
+  transmit only ``U``, cannot ignite from noise. With a *write* channel (STORE of the store-recall task) the
+  topographic input is subthreshold on its own: a unit enters memory only while the write gate is on, and the
+  gate also drives the inhibitory population, which clears the previous item. With a *read* channel (RECALL)
+  the readout fires only when the read gate adds its drive.
+* **Readout learned by reward**: ``mem_out`` synapses accumulate co-activity (the same rule) in an eligibility
+  trace; after each scored step the frontal controller compares the decision (the readout group with the most
+  spikes in that step, :class:`~neurosim.encoding.SpikeCountDecoder`) with the target, subtracts a running
+  baseline per target (reward-prediction error; Frémaux & Gerstner 2016) and sends dopamine: synapses from the
+  active memory neurons to the chosen group grow after a correct answer and shrink after a wrong one
+  (three-factor rule; Izhikevich 2007). The answer is never injected into the network.
+* **Teacher for sequences**: in training, pattern tasks may drive the memory units with ``target_patterns``
+  (the experienced pattern at each scored step, ``teacher=True``) -- this is what the hippocampus would
+  experience, not the answer class; the readout still learns by reward only.
+
+Time: each trial runs in one ``sim.run`` per scored step (the controller needs the decision before the
+reward), then an inter-trial interval during which dopamine acts; the network is built once and reused, and
+between trials its activity and short-term state are reset in numpy (a global inhibitory reset). Testing
+runs each trial in a single ``sim.run`` with plasticity switched off (the rules' ``gate``).
+
+Counting: ``n_parameters`` = plastic synapses (``mem_mem`` + ``mem_out``) not pruned; ``ops`` = synaptic
+events (every spike × the out-degree of its neuron, all projections); energy = events × 23.6 pJ + plastic
+weight updates (spikes reaching plastic synapses while learning) × 120 pJ (Loihi, Davies et al. 2018;
+:func:`neurosim.metrics.snn_energy_j`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from brian2 import Hz, Quantity, mV, ms, second, um
+
+from ..build import Simulation, build, default_target
+from ..connectivity import ConductionDelay, GaussianKernel
+from ..controller import CorrectWrong, FrontalController, RunningBaseline
+from ..encoding import PoissonEncoder, SpikeCountDecoder, spike_counts
+from ..metrics import E_SYNOP_LOIHI_J, snn_energy_j
+from ..network import (
+    ExplicitConnections,
+    NetworkDescription,
+    PoissonBackground,
+    Population,
+    Projection,
+    SpikeRecording,
+)
+from ..neurons import LIF, SpikeSource
+from ..plasticity.base import Rule, RuleCode
+from ..plasticity.reward import RewardModulated
+from ..plasticity.stp import TsodyksMarkram
+from ..pruning import WeightMagnitude, SynapseStats, select
+from ..serialization import Describable, encode
+from ..space import UniformBox
+from ..tasks import PatternTask, StoreRecall, Task, Trial
+from ..validation import check_number, check_quantity, fail
+from .base import Fit, LearnerBase, Prediction, check_compatible
+
+#: The plastic projections: what ``n_parameters`` counts and :meth:`SpikingLearner.prune` prunes.
+PLASTIC = ("mem_mem", "mem_out")
+
+
+@dataclass(frozen=True)
+class CoActivityHebb(Rule):
+    """Symmetric co-activity Hebbian rule with per-neuron traces (a symmetric STDP window).
+
+    Traces ``apre`` (presynaptic neuron) and ``apost`` (postsynaptic neuron) jump by 1 at each spike and decay
+    with ``tau``. A postsynaptic spike adds ``eta·apre``, a presynaptic spike adds ``eta·apost − depress``: pairs
+    firing together within ~``tau`` in either order potentiate; a presynaptic spike whose target is silent
+    depresses by ``depress``. ``gate`` (a shared synapse variable, 1 by default) switches learning on and off
+    between runs without recompiling (``synapses.<name>_gate = 0``). As a weight rule it changes ``w``; under
+    :class:`~neurosim.plasticity.reward.RewardModulated` its ``dw`` becomes eligibility instead.
+    """
+
+    role = "weight"
+    namespace = "hebb"
+
+    eta: float = 0.05  # potentiation per unit of the partner's trace
+    tau: Quantity = 20 * ms  # coincidence window (decay of the per-neuron traces)
+    depress: float = 0.0  # depression per presynaptic spike (>= 0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("CoActivityHebb", "eta", self.eta, low=0)
+        check_number("CoActivityHebb", "depress", self.depress, low=0)
+        self.check_positive(ms, "tau")
+
+    def code(self) -> RuleCode:
+        return RuleCode(
+            equations="gate : 1 (shared)",
+            initial={"gate": 1.0},
+            pre_equations="dapre/dt = -apre/tau : 1",
+            post_equations="dapost/dt = -apost/tau : 1",
+            pre_on_spike="apre += 1",
+            post_on_spike="apost += 1",
+            on_pre="dw = gate*(eta*apost_post - depress)",
+            on_post="dw = gate*eta*apre_pre",
+            pre_timing="emission",
+        )
+
+
+@dataclass(frozen=True)
+class SpikingParams(Describable):
+    """Hyperparameters of :class:`SpikingLearner` (all documented in the results' config)."""
+
+    dt: Quantity = 1 * ms  # simulation step (Bellec et al. 2018 and Izhikevich 2007 use 1 ms)
+    input_rate: Quantity = 50 * Hz  # rate of an active input channel's sources (Bellec et al.: 50 Hz)
+    neurons_per_input: int = 8  # spike sources per task channel
+    neurons_per_unit: int = 2  # memory neurons per content channel (unit)
+    neurons_per_output: int = 6  # readout neurons per answer class
+    inh_fraction: float = 0.25  # inhibitory neurons per excitatory neuron (mem_inh and out_inh)
+    box: Quantity = 200 * um  # edge of the cube holding the memory population
+    connection_p: float = 0.8  # peak probability of the distance kernels
+    rec_in_degree: float = 0.7  # mean recurrent in-degree as a fraction of the memory population
+    # memory population (LIF with exponential current synapses)
+    tau_m: Quantity = 20 * ms
+    tau_exc: Quantity = 10 * ms  # slowish excitation (NMDA-like) stabilises the persistent state
+    J_in: Quantity = 2.0 * mV  # topographic input per spike
+    J_write: Quantity = 2.0 * mV  # write gate (STORE) → memory, per spike
+    J_rec: Quantity = 6.0 * mV  # recurrent E→E at w = 1 (times the STP efficacy u·x)
+    J_ei: Quantity = 1.5 * mV  # memory → inhibition
+    J_ie: Quantity = 1.5 * mV  # inhibition → memory
+    J_write_inh: Quantity = 3.0 * mV  # write gate → inhibition (clears the old item)
+    # short-term plasticity of mem_mem (Mongillo et al. 2008: U 0.19, τ_f 1.5 s, τ_d 200 ms)
+    U: float = 0.19
+    tau_f: Quantity = 1500 * ms
+    tau_d: Quantity = 200 * ms
+    # Hebbian imprinting of mem_mem
+    hebb_eta: float = 0.05
+    hebb_tau: Quantity = 20 * ms
+    hebb_depress: float = 0.0
+    # readout
+    J_out: Quantity = 3.0 * mV  # memory → readout at w = 1
+    J_read: Quantity = 1.0 * mV  # read gate (RECALL) → readout, per spike
+    J_oi: Quantity = 2.0 * mV  # readout → its inhibition
+    J_io: Quantity = 3.0 * mV  # inhibition → readout
+    w_out_init: tuple[float, float] = (0.3, 0.5)  # initial readout weights, uniform in this range
+    noise_rate: Quantity = 200 * Hz  # Poisson background to every neuron (one fibre)
+    J_noise: Quantity = 2.0 * mV
+    # reward learning (three-factor rule)
+    elig_eta: float = 0.05  # co-activity → eligibility
+    elig_tau: Quantity = 20 * ms
+    reward_eta: Quantity = 20 * Hz  # dw/dt = η·da·c
+    tau_c: Quantity = 200 * ms  # eligibility decay
+    tau_da: Quantity = 50 * ms  # dopamine decay
+    correct: float = 1.0  # reward for a correct decision
+    wrong: float = -1.0  # punishment for a wrong (or missing) decision
+    baseline_alpha: float = 0.1  # running-baseline rate (per target class)
+    iti: Quantity = 250 * ms  # inter-trial interval in training (dopamine acts)
+    teacher: bool = True  # pattern tasks: drive memory units with target_patterns while training
+    recall_rate: Quantity = 10 * Hz  # a unit counts as recalled above this rate in a step
+
+    def __post_init__(self) -> None:
+        owner = "SpikingParams"
+        check_quantity(owner, "dt", self.dt, ms, positive=True)
+        for name in ("neurons_per_input", "neurons_per_unit", "neurons_per_output"):
+            check_number(owner, name, getattr(self, name), low=1, integer=True)
+        check_number(owner, "inh_fraction", self.inh_fraction, low=0, low_open=True, high=1)
+        check_number(owner, "connection_p", self.connection_p, low=0, low_open=True, high=1)
+        check_number(owner, "rec_in_degree", self.rec_in_degree, low=0, low_open=True, high=1)
+        check_number(owner, "U", self.U, low=0, low_open=True, high=1)
+        for name in ("tau_m", "tau_exc", "tau_f", "tau_d", "hebb_tau", "elig_tau", "tau_c", "tau_da"):
+            check_quantity(owner, name, getattr(self, name), ms, positive=True)
+        check_quantity(owner, "iti", self.iti, ms, nonnegative=True)
+        lo, hi = self.w_out_init
+        if not 0 <= lo <= hi <= 1:
+            fail(owner, "w_out_init", self.w_out_init, "expected 0 <= low <= high <= 1")
+
+
+class SpikingLearner(LearnerBase):
+    """A neurosim network that learns memory tasks through plasticity and reward (see the module docstring).
+
+    ``write_channel`` / ``read_channel``: task channels acting as gates (STORE / RECALL of store-recall)
+    instead of content; ``step_duration``: the task's step (encoder and decoder clock); ``target``: Brian2
+    code generation target (default :func:`neurosim.build.default_target`). Use :meth:`for_task`.
+    """
+
+    name = "snn"
+    op_name = "synaptic events"
+    joules_per_op = E_SYNOP_LOIHI_J
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        *,
+        params: SpikingParams | None = None,
+        write_channel: int | None = None,
+        read_channel: int | None = None,
+        step_duration: Quantity = 200 * ms,
+        seed: int = 0,
+        target: str | None = None,
+        criterion: float = 0.95,
+        criterion_window: int = 50,
+    ) -> None:
+        super().__init__(n_inputs, n_outputs, criterion=criterion, criterion_window=criterion_window)
+        owner = type(self).__name__
+        self.params = params if params is not None else SpikingParams()
+        if not isinstance(self.params, SpikingParams):
+            fail(owner, "params", self.params, "expected SpikingParams(...)")
+        gates = [c for c in (write_channel, read_channel) if c is not None]
+        for name, c in (("write_channel", write_channel), ("read_channel", read_channel)):
+            if c is not None:
+                check_number(owner, name, c, low=0, high=self.n_inputs - 1, integer=True)
+        if len(set(gates)) != len(gates):
+            fail(owner, "read_channel", read_channel, "must differ from write_channel")
+        if len(gates) >= self.n_inputs:
+            fail(owner, "n_inputs", self.n_inputs, "needs at least one content channel besides the gates")
+        self.write_channel = None if write_channel is None else int(write_channel)
+        self.read_channel = None if read_channel is None else int(read_channel)
+        self.content = np.array([c for c in range(self.n_inputs) if c not in gates], dtype=int)
+        self.step_duration = check_quantity(owner, "step_duration", step_duration, second, positive=True)
+        self.seed = int(check_number(owner, "seed", seed, low=0, integer=True))
+        self.target = target or default_target()
+        p = self.params
+        self.encoder = PoissonEncoder(
+            rate_max=p.input_rate, neurons_per_input=p.neurons_per_input, step_duration=step_duration, dt=p.dt
+        )
+        self.decoder = SpikeCountDecoder(self.n_outputs, p.neurons_per_output, tie="none")
+        self.sim = build(self.description(), target=self.target)
+        self.controller = FrontalController(
+            self.sim,
+            projections=("mem_out",),
+            policy=CorrectWrong(p.correct, p.wrong),
+            baseline=RunningBaseline(alpha=p.baseline_alpha),
+            readout=self._readout,
+            seed=self.seed,
+        )
+        self._rng = np.random.default_rng(self.seed)
+        self._trial_counter = 0
+        self._n_initial = {name: len(self.sim.synapses[name]) for name in PLASTIC}
+        self.train_plastic_updates = 0
+        self._offsets = {pop: 0 for pop in self._recorded}
+        self._degrees()
+
+    # -- construction -------------------------------------------------------------------------------------
+    @classmethod
+    def for_task(cls, task: Task, params: SpikingParams | None = None, **kwargs: Any) -> SpikingLearner:
+        """A learner sized for ``task``: its channels (STORE/RECALL as write/read gates for
+        :class:`~neurosim.tasks.StoreRecall`), its step duration, and memory assemblies of about 20 neurons."""
+        params = params if params is not None else SpikingParams()
+        if isinstance(task, StoreRecall):
+            kwargs.setdefault("write_channel", task.store_channel)
+            kwargs.setdefault("read_channel", task.recall_channel)
+        kwargs.setdefault("step_duration", task.step_duration)
+        return cls(task.n_inputs, task.n_outputs, params=params, **kwargs)
+
+    @property
+    def n_units(self) -> int:
+        return int(self.content.size)
+
+    def description(self) -> NetworkDescription:
+        """The network as a plain neurosim description (built once by the constructor)."""
+        p = self.params
+        g_in, g_mem, g_out = p.neurons_per_input, p.neurons_per_unit, p.neurons_per_output
+        n_in = self.n_inputs * g_in
+        n_mem = self.n_units * g_mem
+        n_out = self.n_outputs * g_out
+        n_mi = max(2, math.ceil(p.inh_fraction * n_mem))
+        n_oi = max(2, math.ceil(p.inh_fraction * n_out))
+        box = float(p.box / um)
+        exc = LIF(tau_m=p.tau_m, tau_exc=p.tau_exc, tau_inh=10 * ms)
+        inh = LIF(tau_m=10 * ms, tau_exc=5 * ms, tau_inh=10 * ms, refractory=1 * ms)
+        readout = LIF(tau_m=p.tau_m, tau_exc=5 * ms, tau_inh=10 * ms)
+        side = (box * um, box * um, box * um)
+
+        def placed(z0: float, size: float = box) -> UniformBox:
+            return UniformBox(size=(size * um,) * 3, origin=(0 * um, 0 * um, z0 * um))
+
+        populations = (
+            Population("input", n_in, SpikeSource(), placement=placed(-1.5 * box)),
+            Population("mem", n_mem, exc, placement=UniformBox(size=side)),
+            Population("mem_inh", n_mi, inh, placement=UniformBox(size=side), sign="inhibitory"),
+            Population("out", n_out, readout, placement=placed(1.5 * box, box / 2)),
+            Population("out_inh", n_oi, inh, placement=placed(1.5 * box, box / 2), sign="inhibitory"),
+        )
+
+        def channel_to(channel: int, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            src = np.arange(channel * g_in, (channel + 1) * g_in)
+            i, j = np.meshgrid(src, targets, indexing="ij")
+            return i.ravel(), j.ravel()
+
+        topo_i, topo_j = [], []
+        for unit, channel in enumerate(self.content):
+            i, j = channel_to(int(channel), np.arange(unit * g_mem, (unit + 1) * g_mem))
+            topo_i.append(i)
+            topo_j.append(j)
+        dense = GaussianKernel(p_max=p.connection_p, sigma=4 * p.box)  # ~p everywhere within the box
+        stp = TsodyksMarkram(U=p.U, tau_d=p.tau_d, tau_f=p.tau_f)
+        hebb = CoActivityHebb(eta=p.hebb_eta, tau=p.hebb_tau, depress=p.hebb_depress)
+        elig = CoActivityHebb(eta=p.elig_eta, tau=p.elig_tau, name="elig")
+        reward = RewardModulated(tau_c=p.tau_c, tau_da=p.tau_da, eta=p.reward_eta, period=10 * ms)
+        lo, hi = p.w_out_init
+        projections = [
+            Projection("in_mem", "input", "mem", p.J_in,
+                       connectivity=ExplicitConnections(np.concatenate(topo_i), np.concatenate(topo_j))),
+            Projection("mem_mem", "mem", "mem", p.J_rec, rules=(stp, hebb), w_init=0.0,
+                       connectivity=GaussianKernel(p_max=p.connection_p, in_degree=p.rec_in_degree * (n_mem - 1))),
+            Projection("mem_inh_e", "mem", "mem_inh", p.J_ei, connectivity=dense),
+            Projection("inh_mem", "mem_inh", "mem", p.J_ie, connectivity=dense),
+            Projection("mem_out", "mem", "out", p.J_out, rules=(elig, reward), w_init=f"{lo} + {hi - lo}*rand()",
+                       connectivity=GaussianKernel(p_max=1.0, sigma=10 * p.box)),
+            Projection("out_oinh", "out", "out_inh", p.J_oi, connectivity=dense),
+            Projection("oinh_out", "out_inh", "out", p.J_io, connectivity=dense),
+        ]
+        if self.write_channel is not None:
+            wi, wj = channel_to(self.write_channel, np.arange(n_mem))
+            projections.append(Projection("write_mem", "input", "mem", p.J_write,
+                                          connectivity=ExplicitConnections(wi, wj)))
+            wi, wj = channel_to(self.write_channel, np.arange(n_mi))
+            projections.append(Projection("write_inh", "input", "mem_inh", p.J_write_inh,
+                                          connectivity=ExplicitConnections(wi, wj)))
+        if self.read_channel is not None:
+            ri, rj = channel_to(self.read_channel, np.arange(n_out))
+            projections.append(Projection("read_out", "input", "out", p.J_read,
+                                          connectivity=ExplicitConnections(ri, rj)))
+        inputs = tuple(
+            PoissonBackground(f"noise_{pop}", pop, p.noise_rate, 1, p.J_noise)
+            for pop in ("mem", "mem_inh", "out", "out_inh")
+        )
+        recordings = tuple(SpikeRecording(pop) for pop in self._recorded)
+        return NetworkDescription(
+            populations=populations,
+            projections=tuple(projections),
+            inputs=inputs,
+            recordings=recordings,
+            seed=self.seed,
+            dt=p.dt,
+        )
+
+    _recorded = ("mem", "mem_inh", "out", "out_inh")
+
+    def _degrees(self) -> None:
+        """Out-degree of every neuron in every projection (for counting synaptic events)."""
+        self._out_degree: dict[str, dict[str, np.ndarray]] = {}
+        for proj in self.sim.description.projections:
+            n = self.sim.description.population(proj.source).n
+            i, _ = self.sim.connections(proj.name)
+            self._out_degree.setdefault(proj.source, {})[proj.name] = np.bincount(i, minlength=n)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        p = self.params
+        sizes = {pop.name: pop.n for pop in self.sim.description.populations}
+        return {
+            **encode(p.to_dict()),
+            "write_channel": self.write_channel,
+            "read_channel": self.read_channel,
+            "step_duration_ms": float(self.step_duration / ms),
+            "populations": sizes,
+            "synapses": {name: len(syn) for name, syn in self.sim.synapses.items()},
+            "target": self.target,
+            "seed": self.seed,
+            "learning": "CoActivityHebb (mem_mem, Hebbian) + RewardModulated via FrontalController (mem_out)",
+            "pruned_fraction": self.pruned_fraction,
+        }
+
+    # -- sizes and pruning --------------------------------------------------------------------------------
+    @property
+    def n_parameters(self) -> int:
+        """Plastic synapses in use (``mem_mem`` + ``mem_out``)."""
+        return int(sum(len(self.sim.synapses[name]) for name in PLASTIC))
+
+    @property
+    def n_parameters_initial(self) -> int:
+        return int(sum(self._n_initial.values()))
+
+    @property
+    def pruned_fraction(self) -> float:
+        return 1.0 - self.n_parameters / self.n_parameters_initial
+
+    def prune(self, fraction: float) -> int:
+        """Remove plastic synapses until ``fraction`` of the initial ones are gone: global minimal-value
+        deletion (weakest ``|w|`` first; Chechik, Meilijson & Ruppin 1998) with
+        :func:`neurosim.pruning.select` + :class:`~neurosim.pruning.WeightMagnitude`, compacted with
+        ``sim.compact`` so pruned synapses cost nothing. Returns the number pruned in total."""
+        fraction = check_number(type(self).__name__, "fraction", fraction, low=0.0, high=1.0)
+        target = int(round(fraction * self.n_parameters_initial))
+        already = self.n_parameters_initial - self.n_parameters
+        if target < already:
+            fail(type(self).__name__, "fraction", fraction,
+                 f"must be >= the fraction already pruned ({self.pruned_fraction:.3f}); pruning is permanent")
+        if target > already:
+            weights = [self.sim.weights(name) for name in PLASTIC]
+            w = np.concatenate(weights)
+            gone = select(WeightMagnitude(), SynapseStats(w=w, rng=self._rng), target - already)
+            start = 0
+            for name, wk in zip(PLASTIC, weights, strict=True):
+                mine = gone[(gone >= start) & (gone < start + len(wk))] - start
+                if len(mine):
+                    keep = np.ones(len(wk), dtype=bool)
+                    keep[mine] = False
+                    self.sim.compact(name, keep)
+                start += len(wk)
+            self._degrees()
+        return target
+
+    # -- running trials -----------------------------------------------------------------------------------
+    def _readout(self, sim: Simulation, start: Quantity, stop: Quantity) -> int:
+        """The controller's readout: the decision in the last step of the run segment."""
+        lo = float((stop - self.step_duration) / second)
+        i, t = self._new_spikes("out")
+        inside = (t >= lo - 1e-9) & (t < float(stop / second) - 1e-9)
+        counts = np.bincount(i[inside], minlength=self.n_outputs * self.params.neurons_per_output)
+        return int(self.decoder.decode(counts[None, :])[0])
+
+    def _new_spikes(self, pop: str) -> tuple[np.ndarray, np.ndarray]:
+        mon = self.sim.monitors[f"spikes:{pop}"]
+        k = self._offsets[pop]
+        return np.asarray(mon.i[k:]), np.asarray(mon.t_[k:])
+
+    def _reset(self) -> None:
+        """Start a trial from rest: membrane, synaptic currents, traces, short-term plasticity, eligibility."""
+        self._reset_activity()
+        for name, group in self.sim.groups.items():
+            if name != "input":
+                for var in group.variables:
+                    if var.endswith(("_apre", "_apost")):
+                        setattr(group, var, 0.0)
+        syn = self.sim.synapses["mem_mem"]
+        syn.stp_u = 0.0
+        syn.stp_x = 1.0
+        self.sim.synapses["mem_out"].reward_c = 0.0
+
+    def _set_learning(self, on: bool) -> None:
+        self.sim.synapses["mem_mem"].hebb_gate = 1.0 if on else 0.0
+        self.sim.synapses["mem_out"].elig_gate = 1.0 if on else 0.0
+
+    def _inputs(self, trial: Trial, learn: bool) -> np.ndarray:
+        x = np.array(trial.inputs, dtype=float)
+        if learn and self.params.teacher and trial.target_patterns is not None:
+            teacher = np.asarray(trial.target_patterns)
+            if teacher.shape == x.shape:
+                x = np.maximum(x, teacher)
+        return x
+
+    def _run_trial(self, trial: Trial, learn: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """Simulate one trial; returns (decisions per step, recalled units per step, events, plastic updates)."""
+        p = self.params
+        self._reset()
+        self._set_learning(learn)
+        for pop in self._recorded:
+            self._offsets[pop] = len(self.sim.monitors[f"spikes:{pop}"].i)
+        before = self._spike_totals()
+        t0 = self.sim.t
+        seed = int(self._rng.integers(2**31))
+        spikes = self.encoder.encode(self._inputs(trial, learn), seed=seed)
+        self.sim.groups["input"].set_spikes(spikes.indices, spikes.times + t0)
+        step = self.step_duration
+        done = 0
+        if learn:
+            for k in trial.reward_steps:
+                target = int(trial.targets[k])
+                self.controller.trial((k + 1 - done) * step, target, context=target)
+                done = k + 1
+        if trial.n_steps > done:
+            self.sim.run((trial.n_steps - done) * step, progress=False)
+        decisions, recalled = self._decode(trial, t0)
+        if learn and p.iti > 0 * ms:
+            self._reset_activity()
+            self.sim.run(p.iti, progress=False)
+        after = self._spike_totals()
+        events, updates = self._events(before, after, spikes.indices)
+        return decisions, recalled, events, updates
+
+    def _reset_activity(self) -> None:
+        for name, group in self.sim.groups.items():
+            if name != "input":
+                group.v = group.namespace["E_L"]
+                group.I_exc = 0 * mV
+                group.I_inh = 0 * mV
+        self.sim.synapses["mem_mem"].stp_u = 0.0
+
+    def _spike_totals(self) -> dict[str, np.ndarray]:
+        return {pop: np.asarray(self.sim.monitors[f"spikes:{pop}"].count[:]).copy() for pop in self._recorded}
+
+    def _events(self, before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray],
+                input_indices: np.ndarray) -> tuple[int, int]:
+        counts = {pop: after[pop] - before[pop] for pop in self._recorded}
+        n_in = self.sim.description.population("input").n
+        counts["input"] = np.bincount(np.asarray(input_indices, dtype=int), minlength=n_in)
+        events = plastic = 0
+        for pop, degrees in self._out_degree.items():
+            for proj, deg in degrees.items():
+                e = int(np.dot(counts[pop], deg))
+                events += e
+                if proj in PLASTIC:
+                    target = self.sim.description.projection(proj).target
+                    in_deg = np.bincount(self.sim.connections(proj)[1],
+                                         minlength=self.sim.description.population(target).n)
+                    plastic += e + int(np.dot(counts[target], in_deg))
+        return events, plastic
+
+    def _decode(self, trial: Trial, t0: Quantity) -> tuple[np.ndarray, np.ndarray]:
+        p = self.params
+        start = float(t0 / second)
+        i, t = self._new_spikes("out")
+        counts = spike_counts(i, t - start, self.n_outputs * p.neurons_per_output, trial.n_steps,
+                              self.step_duration)
+        decisions = self.decoder.decode(counts)
+        i, t = self._new_spikes("mem")
+        g = p.neurons_per_unit
+        mem = spike_counts(i, t - start, self.n_units * g, trial.n_steps, self.step_duration)
+        per_unit = mem.reshape(trial.n_steps, self.n_units, g).sum(axis=2)
+        threshold = float(p.recall_rate * self.step_duration) * g
+        recalled = np.zeros((trial.n_steps, self.n_inputs))
+        recalled[:, self.content] = per_unit >= threshold
+        return decisions, recalled
+
+    # -- the learner protocol -------------------------------------------------------------------------------
+    def _fit(self, trials: Sequence[Trial]) -> Fit:
+        predictions, events, updates = [], 0, 0
+        for trial in trials:
+            d, _, e, u = self._run_trial(trial, learn=True)
+            predictions.append(d)
+            events += e
+            updates += u
+        self.train_plastic_updates += updates
+        return Fit(list(range(len(trials))), predictions, events, {"plastic_updates": updates})
+
+    def _predict(self, trials: Sequence[Trial]) -> Prediction:
+        predictions, recalled, events = [], [], 0
+        for trial in trials:
+            d, r, e, _ = self._run_trial(trial, learn=False)
+            predictions.append(d)
+            recalled.append(r)
+            events += e
+        pattern = self.n_units == self.n_inputs and all(t.target_patterns is not None for t in trials)
+        return Prediction(predictions, events, recalled if pattern else None)
+
+    def energy(self, ops: int, extra: Mapping[str, Any]) -> float:
+        """Synaptic events × 23.6 pJ + plastic weight updates during learning × 120 pJ (Loihi)."""
+        return snn_energy_j(ops, self.train_plastic_updates)
+
+
+__all__ = ["PLASTIC", "CoActivityHebb", "SpikingLearner", "SpikingParams"]

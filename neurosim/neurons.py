@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from brian2 import Hz, Quantity, Unit, ms, mV, nS, pA, pF, volt
-from brian2.units.fundamentalunits import get_unit
 
 from .serialization import Describable
 from .validation import check_choice, check_number, check_quantity, fail
@@ -68,7 +67,7 @@ class NeuronModel(Describable):
             return Channel("v", volt, 1 if exc else -1)
         if self.synapse == "exponential":
             return Channel("I_exc" if exc else "I_inh", volt, 1 if exc else -1)
-        return Channel("g_exc" if exc else "g_inh", get_unit(1), 1)
+        return Channel("g_exc" if exc else "g_inh", Unit(1), 1)  # dimensionless (get_unit(1) fails checks)
 
     def initial_values(self) -> dict[str, Any]:
         """Initial state; the membrane starts at rest unless the population overrides it."""
@@ -228,7 +227,7 @@ class Izhikevich(NeuronModel):
 
     def membrane_equations(self, synaptic_input: str) -> str:
         return (
-            f"dv/dt = (0.04*v**2/mV + 5*v + 140*mV - u + {synaptic_input}/ms)/ms : volt\n"
+            f"dv/dt = (0.04*v**2/mV + 5*v + 140*mV - u + {synaptic_input})/ms : volt\n"
             "du/dt = a*(b*v - u)/ms : volt"
         )
 
@@ -268,6 +267,8 @@ class SpikeSource(NeuronModel):
         if len(self.indices) != len(np.atleast_1d(times)):
             fail("SpikeSource", "times", self.times, f"needs one time per index ({len(self.indices)})")
         check_quantity("SpikeSource", "times", Quantity(0, dim=times.dim), ms)
+        if len(np.atleast_1d(times)) and float(np.min(times)) < 0:
+            fail("SpikeSource", "times", float(np.min(times / ms)) * ms, "spike times must be >= 0")
         object.__setattr__(self, "times", times)
 
     def initial_values(self) -> dict[str, Any]:

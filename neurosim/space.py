@@ -42,7 +42,7 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    fail("placement", "rng", rng, "expected a numpy.random.Generator or an integer seed")
+    fail("random numbers", "rng", rng, "expected a numpy.random.Generator or an integer seed")
     raise AssertionError  # unreachable; keeps type checkers happy
 
 
@@ -55,7 +55,9 @@ def _lengths(owner: str, name: str, value: Any, *, positive: bool = False) -> Le
     if isinstance(value, Quantity) and np.ndim(value) == 0:
         check_quantity(owner, name, value, um, positive=positive)
         return (value, value, value)
-    if isinstance(value, (tuple, list, np.ndarray)) and len(value) == 3:
+    if (isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim == 1)) and len(
+        value
+    ) == 3:
         items = tuple(value)
         for k, item in enumerate(items):
             if not isinstance(item, Quantity) or not have_same_dimensions(item, um):
@@ -196,9 +198,14 @@ class LayeredColumn(Placement):
             fail(owner, "layers", names, "layer names must be unique")
         total = sum(float(layer.fraction) for layer in layers)
         if not math.isclose(total, 1.0, abs_tol=1e-6):
-            fail(owner, "layers", [layer.fraction for layer in layers], f"fractions sum to {total}; must sum to 1")
+            fail(
+                owner,
+                "layers",
+                [layer.fraction for layer in layers],
+                f"fractions sum to {total}; must sum to 1",
+            )
         by_depth = sorted(layers, key=lambda layer: _to_um(layer.top))
-        for upper, lower in zip(by_depth, by_depth[1:]):
+        for upper, lower in zip(by_depth[:-1], by_depth[1:], strict=True):
             if _to_um(lower.top) < _to_um(upper.bottom) - 1e-9:
                 fail(owner, "layers", names, f"layers {upper.name} and {lower.name} overlap in depth")
 
@@ -241,7 +248,7 @@ class LayeredColumn(Placement):
         radius = _to_um(self.radius)
         out = np.empty((int(counts.sum()), 3))
         start = 0
-        for layer, count in zip(self.layers, counts):
+        for layer, count in zip(self.layers, counts, strict=True):
             block = out[start : start + count]
             # Uniform in a disc: P(r < x) = (x/R)^2, so r = R·sqrt(U).
             r = radius * np.sqrt(rng.random(count))
@@ -256,7 +263,7 @@ class LayeredColumn(Placement):
         radius = _to_um(self.radius)
         deepest = max(_to_um(layer.bottom) for layer in self.layers)
         shallowest = min(_to_um(layer.top) for layer in self.layers)
-        return np.array([-radius, -radius, -deepest]), np.array([radius, radius, -shallowest])
+        return np.array([-radius, -radius, -deepest]), np.array([radius, radius, 0.0 - shallowest])
 
 
 @dataclass(frozen=True)
@@ -344,4 +351,3 @@ class Explicit(Placement):
         if arr.shape[0] == 0:
             return np.zeros(3), np.zeros(3)
         return arr.min(axis=0).copy(), arr.max(axis=0).copy()
-

@@ -20,7 +20,7 @@ from .network import (
     StateRecording,
 )
 from .neurons import LIF, AdaptiveLIF, AdEx, Izhikevich, PoissonSource, SpikeSource
-from .plasticity import PairSTDP, Rule, RuleCode, TripletSTDP, TsodyksMarkram
+from .plasticity import GraupnerBrunel, PairSTDP, Rule, RuleCode, TaggingCapture, TripletSTDP, TsodyksMarkram
 from .space import Explicit, Grid, LayeredColumn, Sphere, UniformBox
 from .validation import ParameterError
 
@@ -35,6 +35,7 @@ __all__ = [
     "ExplicitConnections",
     "ExponentialKernel",
     "GaussianKernel",
+    "GraupnerBrunel",
     "Grid",
     "Izhikevich",
     "LIF",
@@ -62,4 +63,5 @@ __all__ = [
     "build",
     "default_target",
     "plasticity",
+    "TaggingCapture",
 ]

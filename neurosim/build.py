@@ -42,7 +42,7 @@ from .network import (
     duration_steps,
 )
 from .neurons import PoissonSource, SpikeSource
-from .plasticity.base import ComposedSynapse, compose
+from .plasticity.base import ComposedSynapse, PostCode, compose, compose_post, compose_pre
 from .validation import ParameterError, check_choice, same_dimensions
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -93,6 +93,7 @@ class Simulation:
     composed: dict[str, ComposedSynapse]
     monitors: dict[str, Any] = field(default_factory=dict)
     _standalone_ran: bool = False
+    directory: Path | None = None  # cpp_standalone build folder (reused: only changed files recompile)
 
     # -- running ---------------------------------------------------------------------------------------
     @property
@@ -108,13 +109,15 @@ class Simulation:
                 "a cpp_standalone simulation runs once; build again, or use target='cython' to continue"
             )
         report = None
-        if progress or (progress is None and duration >= 1 * second and os.environ.get("CI") is None):
+        standalone = self.target == "cpp_standalone"  # standalone takes no Python callback
+        auto = progress is None and duration >= 1 * second and os.environ.get("CI") is None
+        if not standalone and (progress or auto):
             report = _ProgressBar(float(duration / second))
         self.network.run(steps * self.description.dt, report=report, report_period=1 * second)
         if report is not None:
             report.close()
-        if self.target == "cpp_standalone":
-            b2.device.build(run=True, compile=True, directory=None)
+        if standalone:
+            _build_standalone(self.directory or Path(b2.device.project_dir or "."))
             self._standalone_ran = True
         return self
 
@@ -145,6 +148,27 @@ class Simulation:
         syn = self.synapses[projection]
         return np.asarray(syn.i[:]), np.asarray(syn.j[:])
 
+    def compact(self, projection: str, keep: Any) -> np.ndarray:
+        """Prune: keep only the synapses ``keep`` (bool mask or indices) of ``projection``, with their whole
+        state; the others cost nothing any more. Returns the survivors' old indices (see neurosim.pruning)."""
+        from .pruning import compact
+
+        return compact(self, projection, keep)
+
+    # -- saving and loading (see neurosim.state) -------------------------------------------------------
+    def save(self, path: str | Path, *, compress: bool = False) -> Path:
+        """Write the whole state (description, connectivity, every variable, time, RNG) to one file."""
+        from .state import save
+
+        return save(self, path, compress=compress)
+
+    @classmethod
+    def load(cls, path: str | Path, target: str | None = None) -> Simulation:
+        """Rebuild a saved network and restore its state: running it on continues as if never stopped."""
+        from .state import load
+
+        return load(path, target=target)
+
     def _monitor(self, kind: str, name: str) -> Any:
         key = f"{kind}:{name}"
         if key not in self.monitors:
@@ -174,16 +198,23 @@ def build(
     *,
     target: str | None = None,
     directory: str | Path | None = None,
+    connections: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    threads: int | None = None,
 ) -> Simulation:
     """Make the Brian2 network for ``description`` (the only place Brian2 objects are created).
 
     ``target``: code generation target, see the module docstring. ``directory``: build folder for
-    ``cpp_standalone`` (reused between runs so that only changed files recompile).
+    ``cpp_standalone`` (reused between runs so that only changed files recompile; default: one folder per
+    network structure under ``$NEUROSIM_CACHE`` or ``~/.cache/neurosim/cpp_standalone``). ``threads``:
+    OpenMP threads for ``cpp_standalone`` (default ``$NEUROSIM_THREADS``, else 1: no OpenMP; other
+    targets are single-threaded). ``connections``:
+    ``{projection: (i, j, distances_um)}`` used instead of sampling (loading a saved state, see
+    :mod:`neurosim.state`).
     """
     target = target or default_target()
     check_choice("build", "target", target, TARGETS)
     d = description
-    _prepare_device(target, directory)
+    _prepare_device(target, directory, threads)
     b2.defaultclock.dt = d.dt
     b2.seed(d.seed)
 
@@ -191,13 +222,25 @@ def build(
     positions: dict[str, np.ndarray] = {}
     for pop in d.populations:
         positions[pop.name] = np.asarray(pop.placement.positions(pop.n, stream(d.seed, "placement", pop.name)))
-        groups[pop.name] = _make_group(pop, positions[pop.name], d)
+        incoming = [(p.name, p.rules) for p in d.projections if p.target == pop.name]
+        post = compose_post(incoming, context=f"Population '{pop.name}'")  # rules' per-neuron variables
+        outgoing = [(p.name, p.rules) for p in d.projections if p.source == pop.name]
+        pre = compose_pre(outgoing, context=f"Population '{pop.name}'")  # e.g. FastPairSTDP's traces
+        if pre != PostCode():
+            post = PostCode(
+                "\n".join(e for e in (post.equations, pre.equations) if e),
+                {**post.namespace, **pre.namespace},
+                {**post.initial, **pre.initial},
+                post.regularly,
+                "\n".join(c for c in (post.on_spike, pre.on_spike) if c),
+            )
+        groups[pop.name] = _make_group(pop, positions[pop.name], d, post)
 
     synapses: dict[str, b2.Synapses] = {}
     distances: dict[str, np.ndarray] = {}
     composed: dict[str, ComposedSynapse] = {}
     for proj in d.projections:
-        syn, dist, comp = _make_synapses(proj, d, groups, positions)
+        syn, dist, comp = _make_synapses(proj, d, groups, positions, (connections or {}).get(proj.name))
         synapses[proj.name], distances[proj.name], composed[proj.name] = syn, dist, comp
 
     extra: list[Any] = []
@@ -210,14 +253,61 @@ def build(
         monitors[key] = mon
 
     net = b2.Network(*groups.values(), *synapses.values(), *extra, *monitors.values())
-    return Simulation(d, target, net, groups, synapses, positions, distances, composed, monitors)
+    sim = Simulation(d, target, net, groups, synapses, positions, distances, composed, monitors)
+    if target == "cpp_standalone":
+        sim.directory = Path(directory) if directory else _standalone_directory(d)
+    return sim
 
 
-def _prepare_device(target: str, directory: str | Path | None) -> None:
+def _standalone_directory(d: NetworkDescription) -> Path:
+    """The default cpp_standalone build folder: one per network *structure* (names, models, rules), so a
+    network rebuilt with other sizes, seeds or parameter values recompiles only the files that changed."""
+    import json
+
+    structure = [
+        [(p.name, type(p.model).__name__, p.model.synapse) for p in d.populations],
+        [(p.name, p.source, p.target, [r.to_dict()["type"] for r in p.rules]) for p in d.projections],
+        [(i.name, i.target) for i in d.inputs],
+        [r.to_dict() for r in d.recordings],
+    ]
+    key = f"{zlib.crc32(json.dumps(structure, sort_keys=True, default=str).encode()):08x}"
+    root = Path(os.environ.get("NEUROSIM_CACHE") or Path.home() / ".cache" / "neurosim") / "cpp_standalone"
+    return root / key
+
+
+def _build_standalone(directory: Path) -> None:
+    """Compile (only what changed) and run the standalone project in ``directory``, one process at a time.
+
+    Results go to a folder of this process (``results_<pid>``), so concurrent runs of the same project do not
+    overwrite each other's results; folders of finished processes are removed."""
+    from filelock import FileLock
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("results_*"):
+        pid = old.name.removeprefix("results_")
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            import shutil
+
+            shutil.rmtree(old, ignore_errors=True)
+    with FileLock(str(directory / ".neurosim.lock")):
+        b2.device.build(
+            directory=str(directory),
+            results_directory=f"results_{os.getpid()}",
+            compile=True,
+            run=True,
+            clean=False,
+            with_output=False,
+        )
+
+
+def _prepare_device(target: str, directory: str | Path | None, threads: int | None = None) -> None:
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=str(directory) if directory else None, build_on_run=False)
-        b2.device.reinit()
+        b2.device.reinit()  # forget any network built before in this process
         b2.device.activate(directory=str(directory) if directory else None, build_on_run=False)
+        if threads is None:
+            threads = int(os.environ.get("NEUROSIM_THREADS") or 1)
+        b2.prefs.devices.cpp_standalone.openmp_threads = int(threads) if threads > 1 else 0  # 1: no OpenMP
     else:
         if b2.get_device().__class__.__name__ != "RuntimeDevice":
             b2.device.reinit()
@@ -225,9 +315,15 @@ def _prepare_device(target: str, directory: str | Path | None) -> None:
         b2.prefs.codegen.target = target
 
 
-def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription) -> Any:
+def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription, post: PostCode | None = None) -> Any:
     model = pop.model
     name = f"{pop.name}*"
+    if model.is_source and post is not None and post != PostCode():
+        raise ParameterError(
+            f"Population '{pop.name}': its projections' rules keep per-neuron state (e.g. FastPairSTDP's "
+            f"traces), which a {type(model).__name__} cannot hold; use a rule with per-synapse state "
+            "(PairSTDP) or a neuron population"
+        )
     if isinstance(model, PoissonSource):
         return b2.PoissonGroup(pop.n, rates=model.rate, name=name)
     if isinstance(model, SpikeSource):
@@ -238,19 +334,23 @@ def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription) -> Any:
                 f"indices must lie in [0, {pop.n - 1}]"
             )
         return b2.SpikeGeneratorGroup(pop.n, np.asarray(model.indices, dtype=int), times, name=name)
+    post = post or PostCode()
     eqs = model.equations() + "\nx : metre (constant)\ny : metre (constant)\nz : metre (constant)"
+    eqs += "\n" + post.equations if post.equations else ""
     group = b2.NeuronGroup(
         pop.n,
         eqs,
         threshold=model.threshold,
-        reset=model.reset,
+        reset=model.reset + ("\n" + post.on_spike if post.on_spike else ""),
         refractory=model.refractory_period(),
         method=("exact", "exponential_euler", "euler"),
-        namespace=model.parameters(),
+        namespace={**model.parameters(), **post.namespace},
         name=name,
     )
     group.x, group.y, group.z = (pos[:, k] * um for k in range(3))
-    initial = {**model.initial_values(), **dict(pop.initial)}
+    for code, every in post.regularly:  # rules' slow per-neuron updates, before their synapses' (order -1)
+        group.run_regularly(code, dt=every, when="start", order=-2)
+    initial = {**model.initial_values(), **post.initial, **dict(pop.initial)}
     for var, value in initial.items():
         if var not in group.variables:
             raise ParameterError(
@@ -262,7 +362,11 @@ def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription) -> Any:
 
 
 def _make_synapses(
-    proj: Projection, d: NetworkDescription, groups: Mapping[str, Any], positions: Mapping[str, np.ndarray]
+    proj: Projection,
+    d: NetworkDescription,
+    groups: Mapping[str, Any],
+    positions: Mapping[str, np.ndarray],
+    given: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[b2.Synapses, np.ndarray, ComposedSynapse]:
     src, tgt = d.population(proj.source), d.population(proj.target)
     owner = f"Projection '{proj.name}'"
@@ -287,18 +391,28 @@ def _make_synapses(
         pre_group,
         post_group,
         model=comp.model,
-        on_pre=comp.on_pre,
+        on_pre={
+            "pre": comp.on_pre,
+            **{k: code for k, (code, _) in comp.pathways.items()},
+            **({"emission": comp.on_emit} if comp.on_emit else {}),  # weight rules timed at emission
+        },
         on_post=comp.on_post or None,
         namespace=namespace,
+        delay={"emission": 0 * ms} if comp.on_emit else None,
         name=f"{proj.name}*",
     )
-    i, j, dist = _connect(proj, src, tgt, positions, d.seed)
+    i, j, dist = given if given is not None else _connect(proj, src, tgt, positions, d.seed)
     syn.connect(i=i.astype(np.int32), j=j.astype(np.int32))
-    syn.delay = proj.delay.delays_ms(dist) * ms if len(dist) else proj.delay.base
+    delays = proj.delay.delays_ms(dist) * ms if len(dist) else proj.delay.base
+    syn.delay = delays
+    for name, (_, extra_delay) in comp.pathways.items():  # a rule's extra pathways lag the conduction delay
+        getattr(syn, name).delay = delays + extra_delay
     if comp.weight_is_state:
         syn.w = proj.w_init
     for var, value in comp.initial.items():
         setattr(syn, var, value)
+    for code, every in comp.regularly:  # rules' slow per-synapse updates (see plasticity.base)
+        syn.run_regularly(code, dt=every, when="start", order=-1)
     return syn, dist, comp
 
 

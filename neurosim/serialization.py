@@ -136,7 +136,10 @@ def encode_quantity(q: Quantity) -> str | list[Any]:
     unit = _unit_text(q if arr.ndim == 0 else Quantity(1, dim=dims))
     values = np.asarray(q / decode_quantity(f"1 * {unit}"))
     if arr.ndim == 0:
-        return f"{float(values):.15g} * {unit}"
+        text = f"{float(values)!r} * {unit}"  # repr: the shortest decimal that reads back to the same float
+        if not decode_quantity(text) == q:  # the unit's scale rounded (x/um*um != x): SI units are exact
+            text = f"{float(arr)!r} * {_unit_text(Quantity(1, dim=dims))}"
+        return text
     return {"values": values.tolist(), "unit": unit}  # type: ignore[return-value]
 
 

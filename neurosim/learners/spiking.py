@@ -287,7 +287,7 @@ class SpikingLearner(LearnerBase):
         n_oi = max(2, math.ceil(p.inh_fraction * n_out))
         box = float(p.box / um)
         exc = LIF(tau_m=p.tau_m, tau_exc=p.tau_exc, tau_inh=10 * ms)
-        inh = LIF(tau_m=10 * ms, tau_exc=5 * ms, tau_inh=10 * ms, refractory=1 * ms)
+        inh = LIF(tau_m=10 * ms, tau_exc=5 * ms, tau_inh=5 * ms, refractory=1 * ms)
         readout = LIF(tau_m=p.tau_m, tau_exc=5 * ms, tau_inh=10 * ms)
         side = (box * um, box * um, box * um)
 

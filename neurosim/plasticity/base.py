@@ -46,6 +46,23 @@ rule's namespace (``stp_u``, ``stdp_apre``); shared names are left alone. Shared
 modifier reads it), ``t``, ``dt``, ``lastupdate``, ``i``, ``j``, ``N_incoming``, ``N_outgoing``, any
 neuron variable as ``name_pre``/``name_post``, Brian2's functions and units. Anything else is an error at
 build time that names the rule and the symbol.
+
+Neuron-level state and slow processes (consolidation's protein synthesis): ``RuleCode.post_equations``
+declares per-neuron variables that the builder adds to the postsynaptic population as ``<prefix>_<name>``;
+the rule's synapse code uses them as ``name_post``. They are shared by every projection onto that population
+whose rule has the same namespace (a neuron has one protein pool for all its inputs), so such rules must then
+be equal. ``RuleCode.regularly`` (per synapse) and ``RuleCode.post_regularly`` (per postsynaptic neuron, run
+just before) are statements executed every ``RuleCode.regularly_dt`` rather than every time step, so slow
+processes cost nothing in between; ``regularly`` may accumulate into a neuron variable (``total_post += x``)
+to form a per-neuron sum over incoming synapses.
+
+Per-neuron traces (:class:`~neurosim.plasticity.fast_stdp.FastPairSTDP`): ``RuleCode.pre_equations``
+declares per-neuron variables of the *presynaptic* population (``name_pre`` in the synapse code), shared
+like ``post_equations``; ``pre_on_spike`` / ``post_on_spike`` are statements run in the pre- / postsynaptic
+population whenever one of its neurons spikes (appended to its reset, so after that time step's synaptic
+pathways). ``pre_timing="emission"`` runs a weight rule's ``on_pre`` -- with the weight update, or the
+consuming modifier's ``on_pre`` -- when the presynaptic neuron spikes, in a zero-delay pathway, instead of
+when the spike arrives; transmission still waits for the conduction delay.
 """
 
 from __future__ import annotations
@@ -91,7 +108,15 @@ class RuleCode:
     ``efficacy``: (efficacy rules) expression evaluated after ``on_pre`` that scales transmission.
     ``weight``: (weight-defining rules) expression that *is* the weight ``w``.
     ``consumes_dw``: (modifiers) take over the weight update: the rule's code reads ``dw`` itself.
+    ``post_equations``: per-neuron variables added to the postsynaptic population (``name_post`` in the
+    synapse code; see the module docstring). ``initial`` may give their initial values too.
+    ``regularly`` / ``post_regularly``: statements run every ``regularly_dt`` on each synapse / on each
+    postsynaptic neuron (the neuron code first): slow processes, updated exactly between ticks.
     ``pathways``: extra presynaptic pathways ``{name: (statements, extra_delay)}`` (see the module docstring).
+    ``pre_equations``: per-neuron variables added to the presynaptic population (``name_pre``).
+    ``pre_on_spike`` / ``post_on_spike``: statements run in the pre- / postsynaptic population at each of
+    its spikes, after the synaptic pathways of that time step (e.g. a per-neuron trace ``a += 1``).
+    ``pre_timing``: ``"arrival"`` (default) or ``"emission"``: when a weight rule's ``on_pre`` runs.
     """
 
     equations: str = ""
@@ -102,7 +127,15 @@ class RuleCode:
     efficacy: str = ""
     weight: str = ""
     consumes_dw: bool = False
+    post_equations: str = ""
+    regularly: str = ""
+    post_regularly: str = ""
+    regularly_dt: Any = None
     pathways: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
+    pre_equations: str = ""
+    pre_on_spike: str = ""
+    post_on_spike: str = ""
+    pre_timing: str = "arrival"
 
 
 @dataclass(frozen=True)
@@ -158,6 +191,8 @@ class ComposedSynapse:
     weight_is_state: bool  # False when a rule defines ``w`` as an expression
     variables: dict[str, list[str]]  # rule prefix -> its (namespaced) per-synapse variables
     pathways: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (statements, extra delay)
+    regularly: tuple[tuple[str, Any], ...] = ()  # (statements, dt): run on every synapse every dt
+    on_emit: str = ""  # statements run when the presynaptic neuron spikes (zero-delay pathway), if any
 
 
 def compose(
@@ -223,19 +258,24 @@ def compose(
     efficacy = " * ".join(f"({t.efficacy})" for t in by_role["efficacy"] if t.efficacy) or "1"
     consume = any(t.consumes_dw for t, _ in translated)
 
-    def pathway(kind: str) -> str:
+    def pathway(kind: str, timing: str = "arrival") -> str:
         lines = []
-        lines += [getattr(t, kind) for t in by_role["efficacy"] if getattr(t, kind)]
-        if kind == "on_pre":
-            lines.append(transmission.replace("EFFICACY", efficacy))
+        if timing == "arrival":
+            lines += [getattr(t, kind) for t in by_role["efficacy"] if getattr(t, kind)]
+            if kind == "on_pre":
+                lines.append(transmission.replace("EFFICACY", efficacy))
         contributions = []
         for t in by_role["weight"]:
-            code = getattr(t, kind)
+            code = getattr(t, kind) if kind != "on_pre" or t.pre_timing == timing else ""
             if code:
                 lines.append(code)
                 if _assigns_code(code, t.dw_name):
                     contributions.append(t.dw_name)
         modifiers = [getattr(t, kind) for t in by_role["modifier"] if getattr(t, kind)]
+        if timing == "emission":  # only the weight update moves to emission time, with its consumer
+            if not contributions:
+                return ""
+            modifiers = [t.on_pre for t in by_role["modifier"] if t.consumes_dw and t.on_pre]
         if contributions:
             lines.append(f"dw = {' + '.join(contributions)}")
             if not consume:
@@ -254,6 +294,8 @@ def compose(
         weight_is_state=weight_is_state,
         variables=variables,
         pathways={name: code for t, _ in translated for name, code in t.pathways.items()},
+        regularly=tuple((t.regularly, t.regularly_dt) for t, _ in translated if t.regularly),
+        on_emit=pathway("on_pre", "emission"),
     )
 
 
@@ -269,6 +311,9 @@ class _Translated:
     consumes_dw: bool
     dw_name: str
     pathways: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    regularly: str = ""
+    regularly_dt: Any = None
+    pre_timing: str = "arrival"
 
 
 def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
@@ -294,7 +339,9 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         check_quantity(f"{owner}: pathway '{name}'", "extra_delay", spec[1], second, nonnegative=True)
         if _assigns_code(spec[0], "w") or _assigns_code(spec[0], "dw"):
             raise RuleError(f"{owner}: pathway '{name}' may not change w or dw, only the rule's variables")
-    statements = [code.on_pre, code.on_post, *(spec[0] for spec in code.pathways.values())]
+    post_names = _post_names(code, owner, declared)
+    pre_names = _pre_names(code, owner, declared, post_names)
+    statements = [code.on_pre, code.on_post, code.regularly, *(spec[0] for spec in code.pathways.values())]
     temporaries = set()
     for block in statements:
         for line in block.splitlines():
@@ -307,6 +354,8 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
     p = rule.prefix
     rename = {name: f"{p}_{name}" for name in local}
     rename.update({xi: f"xi_{p}{xi[2:]}" for xi in eqs.stochastic_variables})  # own noise per rule
+    rename.update({f"{n}_post": f"{p}_{n}_post" for n in post_names})  # the rule's neuron-level variables
+    rename.update({f"{n}_pre": f"{p}_{n}_pre" for n in pre_names})
 
     def sub(text: str) -> str:
         return _IDENT.sub(lambda m: rename.get(m.group(1), m.group(1)), text)
@@ -317,6 +366,7 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         "on_post": sub(code.on_post),
         "efficacy": sub(code.efficacy),
         "weight": sub(code.weight),
+        "regularly": sub(code.regularly),
     }
     pathways = {f"{p}_{name}": (sub(code_), delay) for name, (code_, delay) in code.pathways.items()}
     allowed = set(rename.values()) | SHARED_SYMBOLS | _BUILTINS | known_neuron | {"EFFICACY"}
@@ -333,8 +383,13 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         raise RuleError(f"{owner}: only efficacy rules may set RuleCode.efficacy (role is {rule.role!r})")
     if code.consumes_dw and rule.role != "modifier":
         raise RuleError(f"{owner}: only modifier rules may consume dw (role is {rule.role!r})")
-    initial = {rename.get(k, k): v for k, v in code.initial.items()}
-    unknown_init = [k for k in code.initial if k not in eqs.names]
+    if code.pre_timing not in ("arrival", "emission"):
+        raise RuleError(f"{owner}: pre_timing={code.pre_timing!r} not allowed; use 'arrival' or 'emission'")
+    if code.pre_timing == "emission" and rule.role != "weight":
+        raise RuleError(f"{owner}: only weight rules may set pre_timing='emission' (role is {rule.role!r})")
+    neuron_names = post_names | pre_names
+    initial = {rename.get(k, k): v for k, v in code.initial.items() if k not in neuron_names}
+    unknown_init = [k for k in code.initial if k not in eqs.names and k not in neuron_names]
     if unknown_init:
         raise RuleError(f"{owner}: initial values for undeclared variables {unknown_init}")
     return _Translated(
@@ -344,8 +399,119 @@ def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:
         consumes_dw=code.consumes_dw,
         dw_name=rename.get("dw", "dw"),
         pathways=pathways,
+        regularly_dt=code.regularly_dt,
+        pre_timing=code.pre_timing,
         **texts,
     )
+
+
+def _post_names(code: RuleCode, owner: str, declared: set[str]) -> set[str]:
+    """Names of the per-neuron variables a rule declares; checks its slow-update settings."""
+    try:
+        names = set(Equations(code.post_equations).names) if code.post_equations.strip() else set()
+    except Exception as err:  # noqa: BLE001 - Brian2 raises several types for syntax errors
+        raise RuleError(f"{owner}: cannot parse its post_equations: {err}") from None
+    clash = names & (declared | SHARED_SYMBOLS | _BUILTINS)
+    if clash:
+        raise RuleError(f"{owner}: post_equations declare {sorted(clash)}: synapse, shared or built-in names")
+    if code.regularly.strip() or code.post_regularly.strip():
+        check_quantity(owner, "regularly_dt", code.regularly_dt, second, positive=True)
+    return names
+
+
+def _pre_names(code: RuleCode, owner: str, declared: set[str], post_names: set[str]) -> set[str]:
+    """Names of the per-neuron variables a rule declares on its presynaptic population."""
+    try:
+        names = set(Equations(code.pre_equations).names) if code.pre_equations.strip() else set()
+    except Exception as err:  # noqa: BLE001 - Brian2 raises several types for syntax errors
+        raise RuleError(f"{owner}: cannot parse its pre_equations: {err}") from None
+    clash = names & (declared | post_names | SHARED_SYMBOLS | _BUILTINS)
+    if clash:
+        raise RuleError(
+            f"{owner}: pre_equations declare {sorted(clash)}, already synapse, post_equations, shared or "
+            "built-in names"
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class PostCode:
+    """Neuron-level code that a population's incoming rules add to it (see ``RuleCode.post_equations``)."""
+
+    equations: str = ""
+    namespace: dict[str, Any] = field(default_factory=dict)
+    initial: dict[str, Any] = field(default_factory=dict)
+    regularly: tuple[tuple[str, Any], ...] = ()  # (statements, dt): run on every neuron every dt
+    on_spike: str = ""  # statements run at each spike of a neuron (appended to the reset)
+
+
+def compose_pre(
+    projections: Sequence[tuple[str, Sequence[Rule]]], *, context: str = "population"
+) -> PostCode:
+    """Like :func:`compose_post` for the rules on ``projections`` *from* one population: their
+    ``pre_equations`` and ``pre_on_spike``."""
+    return compose_post(projections, context=context, side="pre")
+
+
+def compose_post(
+    projections: Sequence[tuple[str, Sequence[Rule]]], *, context: str = "population", side: str = "post"
+) -> PostCode:
+    """Collect the neuron-level code of the rules on ``projections`` (``(name, rules)`` pairs onto one
+    population). Each namespace contributes once, so its variables are shared by all those projections;
+    rules sharing a namespace must then be equal, else the per-neuron state would be ambiguous.
+    ``side="pre"``: the projections start at the population (see :func:`compose_pre`)."""
+    seen: dict[str, tuple[str, Rule]] = {}
+    equations, namespace, initial, regularly, on_spike = [], {}, {}, [], []
+    for proj_name, rules in projections:
+        for rule in rules:
+            code = rule.code()
+            eq_text = code.post_equations if side == "post" else code.pre_equations
+            regular_text = code.post_regularly if side == "post" else ""
+            spike_text = code.post_on_spike if side == "post" else code.pre_on_spike
+            if not (eq_text.strip() or regular_text.strip() or spike_text.strip()):
+                continue
+            p = rule.prefix
+            if p in seen:
+                if seen[p][1] != rule:
+                    raise RuleError(
+                        f"{context}: projections '{seen[p][0]}' and '{proj_name}' both carry a rule with "
+                        f"namespace '{p}' but different parameters; they would share per-neuron variables: "
+                        "give one of them a different name="
+                    )
+                continue
+            seen[p] = (proj_name, rule)
+            owner = f"{context}: rule '{p}' ({type(rule).__name__}) on projection '{proj_name}'"
+            params = {**rule.default_parameters(), **dict(code.parameters)}
+            names = _post_names(code, owner, set())
+            if side == "pre":
+                names = _pre_names(code, owner, set(), names)
+            lines = (regular_text + "\n" + spike_text).splitlines()
+            temporaries = {m.group(1) for line in lines if (m := _ASSIGN.match(line))}
+            temporaries -= names | SHARED_SYMBOLS
+            rename = {n: f"{p}_{n}" for n in names | set(params) | temporaries}
+            eqs = _rename_equations(eq_text, rename)
+            statements, spike = (_rename_code(text, rename) for text in (regular_text, spike_text))
+            allowed = set(rename.values()) | SHARED_SYMBOLS | _BUILTINS
+            checked = (("equations", eqs), ("post_regularly", statements), ("on_spike", spike))
+            for where, text in checked:
+                where = f"{side}_{where}" if where != "post_regularly" else where
+                for ident in _identifiers(text, where.endswith("equations")):
+                    if ident not in allowed:
+                        raise RuleError(f"{owner}: undefined symbol '{ident}' in {where}")
+            equations.append(eqs)
+            namespace.update({rename[k]: v for k, v in params.items()})
+            initial.update({rename[k]: v for k, v in code.initial.items() if k in names})
+            if statements.strip():
+                regularly.append((statements, code.regularly_dt))
+            if spike.strip():
+                on_spike.append(spike)
+    return PostCode(
+        "\n".join(e for e in equations if e), namespace, initial, tuple(regularly), "\n".join(on_spike)
+    )
+
+
+def _rename_code(text: str, rename: Mapping[str, str]) -> str:
+    return _IDENT.sub(lambda m: rename.get(m.group(1), m.group(1)), text)
 
 
 def _rename_equations(text: str, rename: Mapping[str, str]) -> str:

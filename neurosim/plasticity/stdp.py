@@ -5,6 +5,15 @@ the spike meets the synapse: presynaptic spikes at their arrival (after the cond
 spikes at the soma. A pre-before-post pair at lag Δt = t_post − t_pre > 0 changes the weight by
 ``A_plus·exp(−Δt/tau_plus)``; post-before-pre by ``−A_minus·exp(Δt/tau_minus)``. Amplitudes are in units of
 the dimensionless weight ``w``, bounded to ``[w_min, w_max]`` by the projection.
+
+Delay convention: the whole conduction delay is *axonal* here, so a pair is timed as
+``Δt = t_post − (t_pre + delay)``. NEST's ``stdp_synapse`` treats its delay as *dendritic* instead
+(``Δt = t_post + delay − t_pre``); the two agree on identical spike trains once one train is shifted by
+the sum of both delays (see ``tests/test_nest_crosscheck.py``). Mapping to NEST for w ∈ [0, 1] (NEST weight
+= J·w): ``mu_plus = mu_minus = 0`` for ``bounds="hard"``, ``= 1`` for ``"soft"``; ``Wmax = J``,
+``lambda = A_plus``, ``alpha = A_minus/A_plus``, the postsynaptic neuron's ``tau_minus = tau_minus``;
+``pairing="nearest"`` is NEST's ``stdp_nn_symm_synapse``; :class:`TripletSTDP` is NEST's
+``stdp_triplet_synapse`` (``Aplus = A2_plus``, ``Aplus_triplet = A3_plus``, ``tau_plus_triplet = tau_x``, …).
 """
 
 from __future__ import annotations
@@ -60,11 +69,14 @@ class PairSTDP(Rule):
 
 @dataclass(frozen=True)
 class TripletSTDP(Rule):
-    """Triplet STDP (Pfister & Gerstner 2006), all-to-all interactions.
+    """Triplet STDP (Pfister & Gerstner 2006).
 
     Presynaptic traces r1 (tau_plus), r2 (tau_x); postsynaptic traces o1 (tau_minus), o2 (tau_y). At a pre
-    spike ``dw = −o1·(A2_minus + A3_minus·r2)``; at a post spike ``dw = r1·(A2_plus + A3_plus·o2)``, each using
-    the triplet trace from *before* the current spike. Defaults: the visual cortex all-to-all fit.
+    spike ``dw = −o1·(A2_minus + A3_minus·r2)``; at a post spike ``dw = r1·(A2_plus + A3_plus·o2)``, each
+    using the triplet trace from *before* the current spike. ``pairing="all"``: traces add up (all-to-all
+    interactions); ``"nearest"``: every trace is reset to 1 at its spike (Pfister & Gerstner's nearest-spike
+    model, which needs its own fitted parameters). Defaults: the visual cortex all-to-all fit (their Table 4),
+    which reproduces the frequency dependence of Sjöström et al. 2001.
     """
 
     role = "weight"
@@ -78,14 +90,17 @@ class TripletSTDP(Rule):
     A3_plus: float = 6.2e-3
     A2_minus: float = 7e-3
     A3_minus: float = 2.3e-4
+    pairing: str = "all"  # "all" (all-to-all) or "nearest"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.check_positive(ms, "tau_plus", "tau_x", "tau_minus", "tau_y")
         for name in ("A2_plus", "A3_plus", "A2_minus", "A3_minus"):
             check_number("TripletSTDP", name, getattr(self, name), low=0)
+        check_choice("TripletSTDP", "pairing", self.pairing, ("all", "nearest"))
 
     def code(self) -> RuleCode:
+        bump = "+= 1" if self.pairing == "all" else "= 1"
         return RuleCode(
             equations=(
                 "dr1/dt = -r1/tau_plus : 1 (event-driven)\n"
@@ -93,6 +108,6 @@ class TripletSTDP(Rule):
                 "do1/dt = -o1/tau_minus : 1 (event-driven)\n"
                 "do2/dt = -o2/tau_y : 1 (event-driven)"
             ),
-            on_pre="dw = -o1*(A2_minus + A3_minus*r2)\nr1 += 1\nr2 += 1",
-            on_post="dw = r1*(A2_plus + A3_plus*o2)\no1 += 1\no2 += 1",
+            on_pre=f"dw = -o1*(A2_minus + A3_minus*r2)\nr1 {bump}\nr2 {bump}",
+            on_post=f"dw = r1*(A2_plus + A3_plus*o2)\no1 {bump}\no2 {bump}",
         )

@@ -1,0 +1,239 @@
+"""Performance benchmark: neurosim against NEST and a hand-written Brian2 script on one reference network.
+
+Issue 6. The network, the engines and the figures are described in :mod:`neurosim.benchmark`: N LIF neurons
+(80 % E / 20 % I) in a 1 mm cube with Gaussian distance-dependent connectivity (mean in-degree K), delays
+0.5 ms + d/(0.5 m/s), Poisson background for ≈7 Hz asynchronous irregular firing, and E→E synapses with (a) no
+plasticity, (b) pair STDP, (c) TM STP + pair STDP + eligibility trace. Every engine / size / case runs in its
+own process (clean peak memory; a crash loses one row) and the results are checkpointed, so ``--resume``
+continues an interrupted benchmark.
+
+    python experiments/benchmark.py --quick --out results/bench-quick
+    python experiments/benchmark.py --sizes 2000x100,10000x100,10000x1000,20000x1000 --cases a,b,c \\
+        --engines neurosim,brian2,nest --threads 1,2 --duration 1 --out results/bench
+    neurosim run benchmark --quick            # the same through the neurosim command (options via --set)
+
+Writes ``results.json`` (one entry per run), ``comparison.json`` (neurosim/NEST, neurosim/Brian2, pruned
+speed-up, cost-vs-size exponents), ``table.txt`` and ``cost_vs_size.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from brian2 import second
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from neurosim.benchmark import (  # noqa: E402
+    CASES,
+    ENGINES,
+    TARGETS,
+    BenchmarkNetwork,
+    RunSpec,
+    compare,
+    run_isolated,
+    table,
+)
+from neurosim.experiment import Experiment, ExperimentError, RunContext  # noqa: E402
+from neurosim.validation import check_choice, check_number, fail  # noqa: E402
+
+
+def default_cache() -> str:
+    """Where wiring (drawn synapses) and standalone builds are kept between benchmark runs."""
+    root = os.environ.get("NEUROSIM_CACHE") or str(Path.home() / ".cache" / "neurosim")
+    return str(Path(root) / "benchmark")
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: tuple[str, ...] = ("2000x100", "10000x100", "10000x1000", "20000x1000")  # "NxK"
+    cases: tuple[str, ...] = ("a", "b", "c")  # plasticity cases (see neurosim.benchmark.CASES)
+    engines: tuple[str, ...] = ENGINES  # neurosim, brian2 (hand-written script), nest
+    targets: tuple[str, ...] = ("cpp_standalone",)  # Brian2 code generation for neurosim and the script
+    threads: tuple[int, ...] = (1, 2)  # threads (OpenMP for cpp_standalone, NEST threads)
+    duration_s: float = 1.0  # biological seconds simulated per run
+    stdp: str = "neuron"  # "neuron": FastPairSTDP (per-neuron traces); "synapse": PairSTDP
+    pruned: bool = True  # also run neurosim with 10 % of the synapses (the pruning target)
+    timeout_s: float = 3600.0  # per run
+    cache: str = ""  # wiring + build cache ("" = $NEUROSIM_CACHE/benchmark or ~/.cache/neurosim/benchmark)
+
+    def __post_init__(self) -> None:
+        for s in self.sizes:
+            parse_size(s)
+        for c in self.cases:
+            check_choice("benchmark", "cases", c, tuple(CASES))
+        for e in self.engines:
+            check_choice("benchmark", "engines", e, ENGINES)
+        for t in self.targets:
+            check_choice("benchmark", "targets", t, TARGETS)
+        for t in self.threads:
+            check_number("benchmark", "threads", t, low=1, integer=True)
+        check_number("benchmark", "duration_s", self.duration_s, low=0, low_open=True)
+        check_choice("benchmark", "stdp", self.stdp, ("neuron", "synapse"))
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"10000x1000"`` → ``(10000, 1000)``."""
+    n, sep, k = str(text).lower().partition("x")
+    if not sep or not n.strip().isdigit() or not k.strip().isdigit():
+        fail("benchmark", "sizes", text, "expected N x K, e.g. 10000x1000")
+    return int(n), int(k)
+
+
+def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
+    """Every run of the benchmark, smallest networks first (a failure at a large size costs least)."""
+    out = []
+    duration = config.duration_s * second
+    for size in sorted(config.sizes, key=lambda s: parse_size(s)[0] * parse_size(s)[1]):
+        n, k = parse_size(size)
+        for case in config.cases:
+            net = BenchmarkNetwork(n=n, k=k, case=case, stdp=config.stdp, seed=seed + 1)
+            for engine in config.engines:
+                if engine == "nest" and case == "c":
+                    continue  # no STP+STDP synapse in NEST: compared with NEST's case (b)
+                targets = ("nest",) if engine == "nest" else config.targets
+                for target in targets:
+                    threads = config.threads if target in ("nest", "cpp_standalone") else (1,)
+                    for t in threads:
+                        kw = {"target": "cpp_standalone" if target == "nest" else target}
+                        out.append(RunSpec(engine, net, threads=t, duration=duration, directory=cache, **kw))
+                        if config.pruned and engine == "neurosim" and k >= 1000:
+                            pruned_net = BenchmarkNetwork(
+                                n=n, k=k, case=case, stdp=config.stdp, seed=seed + 1, keep=0.1
+                            )
+                            out.append(
+                                RunSpec(
+                                    engine, pruned_net, threads=t, duration=duration, directory=cache, **kw
+                                )
+                            )
+    return out
+
+
+def run(config: Config, ctx: RunContext) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cache = config.cache or default_cache()
+    todo = specs(config, ctx.seed, cache)
+    ctx.log.info("%d runs; cache %s; load average %.1f", len(todo), cache, os.getloadavg()[0])
+
+    def one(spec_json: str) -> dict:
+        spec = RunSpec.from_json(spec_json)
+        result = run_isolated(spec, timeout=config.timeout_s)
+        ctx.log.info(
+            "%s n=%d k=%d case=%s keep=%g: %s",
+            spec.label,
+            spec.network.n,
+            spec.network.k,
+            spec.network.case,
+            spec.network.keep,
+            result.get("error") or f"{result['sim_s_per_bio_s']:.3f} s/s, {result['rate_E_hz']:.2f} Hz",
+        )
+        return result
+
+    results = ctx.trials("runs", [s.to_json() for s in todo], one, desc="benchmark")
+    comparison = compare(results)
+    text = table(results)
+    print(text)
+    (ctx.out / "table.txt").write_text(text + "\n")
+    ctx.write_json("results.json", results)
+    ctx.write_json("comparison.json", comparison)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for r in results:
+        if "error" not in r and r["keep"] == 1:
+            series.setdefault((r["label"], r["case"]), []).append((r["n_synapses"], r["sim_s_per_bio_s"]))
+    for (label, case), points in sorted(series.items()):
+        points.sort()
+        x, y = np.array(points).T
+        ax.loglog(x, y, "o-", label=f"{label} ({case})")
+    ax.set_xlabel("synapses")
+    ax.set_ylabel("wall s per biological s")
+    ax.set_title("cost vs size")
+    if series:
+        ax.legend(fontsize=6)
+    ctx.save_figure(fig, "cost_vs_size")
+
+    metrics: dict = {"runs": len(results), "failed": sum("error" in r for r in results)}
+    for row in comparison["vs_nest"]:
+        key = f"speedup_vs_nest_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+        metrics[key] = row["speedup"]
+    for row in comparison["vs_brian2"]:
+        key = f"neurosim_over_brian2_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+        metrics[key] = row["neurosim_over_brian2"]
+    for row in comparison["pruned"]:
+        key = f"pruned_speedup_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+        metrics[key] = row["speedup"]
+    return metrics
+
+
+EXPERIMENT = Experiment(
+    name="benchmark",
+    description="Speed and memory: neurosim vs NEST and hand-written Brian2, one reference network (issue 6)",
+    config_type=Config,
+    run=run,
+    quick_overrides={
+        "sizes": ("2000x100",),
+        "targets": ("numpy",),
+        "threads": (1,),
+        "duration_s": 0.2,
+        "pruned": False,
+    },
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--sizes``, ``--cases``, ``--engines``, ``--duration``, ``--out``, ``--quick`` (and a few more)."""
+    parser = argparse.ArgumentParser(prog="benchmark", description=EXPERIMENT.description)
+    parser.add_argument("--sizes", help="comma-separated NxK, e.g. 2000x100,10000x1000")
+    parser.add_argument("--cases", help="comma-separated plasticity cases from a,b,c")
+    parser.add_argument("--engines", help="comma-separated engines from neurosim,brian2,nest")
+    parser.add_argument("--targets", help="Brian2 code generation: numpy,cython,cpp_standalone")
+    parser.add_argument("--threads", help="comma-separated thread counts, e.g. 1,2")
+    parser.add_argument("--duration", type=float, help="biological seconds per run")
+    parser.add_argument("--stdp", choices=("neuron", "synapse"), help="STDP traces per neuron or per synapse")
+    parser.add_argument("--no-pruned", action="store_true", help="skip the 90 %% pruned runs")
+    parser.add_argument("--cache", help="wiring and build cache folder")
+    parser.add_argument("--out", help="results directory (default results/benchmark-seedN)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    parser.add_argument(
+        "--quick", action="store_true", help="2,000 × 100, numpy, 0.2 s: checks everything runs"
+    )
+    args = parser.parse_args(argv)
+    values: dict = dict(EXPERIMENT.quick_overrides) if args.quick else {}
+    lists = {"sizes": args.sizes, "cases": args.cases, "engines": args.engines, "targets": args.targets}
+    for key, text in lists.items():
+        if text:
+            values[key] = tuple(x.strip() for x in text.split(",") if x.strip())
+    if args.threads:
+        values["threads"] = tuple(int(x) for x in args.threads.split(","))
+    if args.duration is not None:
+        values["duration_s"] = args.duration
+    if args.stdp:
+        values["stdp"] = args.stdp
+    if args.no_pruned:
+        values["pruned"] = False
+    if args.cache:
+        values["cache"] = args.cache
+    try:
+        config = Config(**values)
+        out = args.out or f"results/benchmark-seed{args.seed}"
+        EXPERIMENT.execute(config, out, seed=args.seed, resume=args.resume, quick=args.quick)
+    except (ExperimentError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -68,13 +68,13 @@ def description(config: Config, seed: int) -> NetworkDescription:
                 "EE",
                 "E",
                 "E",
-                0.02 * mV,
+                0.002 * mV,  # weak: the rates come from the background, not from the recurrence
                 connectivity=GaussianKernel(p_max=1.0, in_degree=config.in_degree),
                 rules=(PairSTDP(), RewardModulated(tonic=0.002)),
                 w_init="rand()",
             ),
         ),
-        inputs=(PoissonBackground("bg", "E", 800 * Hz, 1, 1 * mV),),  # ~5-10 Hz, hardly from recurrence
+        inputs=(PoissonBackground("bg", "E", 800 * Hz, 1, 1 * mV),),  # about 10 Hz
         recordings=(SpikeRecording("E"),),
         seed=seed,
         dt=config.dt_ms * ms,

@@ -4,9 +4,10 @@ Describe a network (:mod:`neurosim.network`), build and run it on Brian2 (:mod:`
 plasticity rules (:mod:`neurosim.plasticity`), and record, plot and save it.
 """
 
-from . import plasticity
+from . import controller, plasticity, plots, pruning, state
 from .build import Simulation, build, default_target
 from .connectivity import ConductionDelay, ExponentialKernel, GaussianKernel, UniformKernel
+from .controller import AssemblyBandit, FrontalController, NeuronSelection, RunningBaseline, SpikeCountReadout
 from .network import (
     AllToAll,
     ExplicitConnections,
@@ -21,6 +22,18 @@ from .network import (
 )
 from .neurons import LIF, AdaptiveLIF, AdEx, Izhikevich, PoissonSource, SpikeSource
 from .plasticity import GraupnerBrunel, PairSTDP, Rule, RuleCode, TaggingCapture, TripletSTDP, TsodyksMarkram
+from .plasticity.reward import DopamineSignal, RewardModulated
+from .pruning import (
+    ConstantRate,
+    DecreasingRate,
+    LowActivity,
+    PenaltyCount,
+    Pruner,
+    RandomDeletion,
+    Regrowth,
+    TargetSparsity,
+    WeightMagnitude,
+)
 from .space import Explicit, Grid, LayeredColumn, Sphere, UniformBox
 from .validation import ParameterError
 
@@ -63,5 +76,27 @@ __all__ = [
     "build",
     "default_target",
     "plasticity",
+    "plots",
+    "state",
+    "plots",
+    "state",
     "TaggingCapture",
+    "AssemblyBandit",
+    "ConstantRate",
+    "DecreasingRate",
+    "DopamineSignal",
+    "FrontalController",
+    "LowActivity",
+    "NeuronSelection",
+    "PenaltyCount",
+    "Pruner",
+    "RandomDeletion",
+    "Regrowth",
+    "RewardModulated",
+    "RunningBaseline",
+    "SpikeCountReadout",
+    "TargetSparsity",
+    "WeightMagnitude",
+    "controller",
+    "pruning",
 ]

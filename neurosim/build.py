@@ -48,6 +48,7 @@ from .validation import ParameterError, check_choice, same_dimensions
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
 b2.BrianLogger.suppress_name("resolution_conflict")
+b2.BrianLogger.suppress_name("unused_brian_object")
 logging.getLogger("brian2").setLevel(logging.WARNING)
 
 

@@ -498,6 +498,11 @@ def resize_projection(
     pathways = list(old._pathways)
     on_pre = {p.objname: p.code for p in pathways if p.prepost == "pre"}
     on_post = {p.objname: p.code for p in pathways if p.prepost == "post"}
+    scalar_delays = {  # pathways with one delay for all synapses (e.g. a zero-delay emission pathway)
+        p.objname: float(np.asarray(p.variables["delay"].get_value()).ravel()[0]) * second
+        for p in pathways
+        if p.variables["delay"].scalar
+    }
     new = b2.Synapses(
         old.source,
         old.target,
@@ -505,16 +510,22 @@ def resize_projection(
         on_pre=on_pre,
         on_post=on_post or None,
         namespace=old.namespace,
+        delay=scalar_delays or None,
         name=old.name,  # the same name generates the same code: compiled (cython) code is reused
     )
     i_all = np.concatenate([np.asarray(old.i[:], dtype=np.int32)[kept], add_i])
     j_all = np.concatenate([np.asarray(old.j[:], dtype=np.int32)[kept], add_j])
-    new.connect(i=i_all, j=j_all)
+    if len(i_all):
+        new.connect(i=i_all, j=j_all)
+    else:  # Brian2 cannot connect empty index arrays
+        new.connect(False)
 
     if add_distance is None:
         add_distance = np.zeros(n_add)
     add_delay = proj.delay.delays_ms(np.asarray(add_distance, dtype=float)) * 1e-3 if n_add else np.zeros(0)
     for p in pathways:
+        if p.objname in scalar_delays:
+            continue
         old_delay = np.asarray(p.variables["delay"].get_value())
         # a rule's extra pathway lags the conduction delay by a fixed amount (see plasticity.base)
         extra = getattr(comp, "pathways", {}).get(p.objname, ("", 0 * second))[1] if p.prepost == "pre" else 0

@@ -189,7 +189,7 @@ def deterministic_network():
     return NetworkDescription(
         populations=(
             Population("inp", n_in, SpikeSource(indices=tuple(indices), times=times * ms)),
-            Population("E", 30, DELTA, initial={"v": "E_L + rand()*15*mV", "I_ext": "12*mV + rand()*6*mV"}),
+            Population("E", 30, DELTA, initial={"v": "E_L + rand()*15*mV", "I_ext": "17*mV + rand()*6*mV"}),
         ),
         projections=(
             Projection(

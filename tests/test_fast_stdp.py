@@ -2,12 +2,12 @@
 
 Known results: pair STDP (Song, Miller & Abbott 2000, Nat. Neurosci. 3:919) with all-to-all pairing changes
 a weight by Σ_{pre t_i, post t_j} A+·exp(−(t_j − t_i)/τ+) for t_j ≥ t_i and −A−·exp(−(t_i − t_j)/τ−) for
-t_j < t_i; the all-to-all pre trace is the same for every synapse of one presynaptic neuron (Morrison, Diesmann &
-Gerstner 2008, Biol. Cybern. 98:459, sec. 4.1.1), so keeping it on the neuron is an equivalent formulation.
-FastPairSTDP takes both spike times at the soma (module docstring of ``neurosim.plasticity.fast_stdp``): on
-identical spike trains, with any conduction delay of its own, it must change every weight exactly as
-PairSTDP with zero delay -- for both bounds, both pairings, coincident spikes included -- and feed the same dw
-into a consuming modifier (RewardModulated's eligibility trace).
+t_j < t_i; the all-to-all pre trace is the same for every synapse of one presynaptic neuron (Morrison,
+Diesmann & Gerstner 2008, Biol. Cybern. 98:459, sec. 4.1.1), so keeping it on the neuron is an equivalent
+formulation. FastPairSTDP takes both spike times at the soma (module docstring of
+``neurosim.plasticity.fast_stdp``): on identical spike trains, with any conduction delay of its own, it must
+change every weight exactly as PairSTDP with zero delay -- for both bounds, both pairings, coincident spikes
+included -- and feed the same dw into a consuming modifier (RewardModulated's eligibility trace).
 """
 
 import numpy as np
@@ -62,25 +62,57 @@ def _network(rng):
     relay = LIF(synapse="delta", refractory=0 * ms, v_reset=-70 * mV)
     drive = ConductionDelay(base=DT_MS * ms, velocity=INSTANT)
     projections = [
-        Projection("drive_pre", "src", "pre", weight=40 * mV, delay=drive,
-                   connectivity=ExplicitConnections(tuple(range(N_PRE)), tuple(range(N_PRE)))),
-        Projection("drive_post", "src", "post", weight=40 * mV, delay=drive,
-                   connectivity=ExplicitConnections(tuple(range(N_PRE, N_PRE + N_POST)), tuple(range(N_POST)))),
+        Projection(
+            "drive_pre",
+            "src",
+            "pre",
+            weight=40 * mV,
+            delay=drive,
+            connectivity=ExplicitConnections(tuple(range(N_PRE)), tuple(range(N_PRE))),
+        ),
+        Projection(
+            "drive_post",
+            "src",
+            "post",
+            weight=40 * mV,
+            delay=drive,
+            connectivity=ExplicitConnections(tuple(range(N_PRE, N_PRE + N_POST)), tuple(range(N_POST))),
+        ),
     ]
     for k, (bounds, pairing) in enumerate(VARIANTS):
         for kind, rule, delay in (
             ("fast", FastPairSTDP(**RULE, bounds=bounds, pairing=pairing, name=f"f{k}"), DELAY_MS),
             ("pair", PairSTDP(**RULE, bounds=bounds, pairing=pairing, name=f"p{k}"), 0.0),
         ):
-            projections.append(Projection(f"{kind}{k}", "pre", "post", weight=0 * mV, connectivity=AllToAll(),
-                                          rules=(rule,), w_init=0.5,
-                                          delay=ConductionDelay(base=delay * ms, velocity=INSTANT)))
-    for kind, stdp, delay in (("fast", FastPairSTDP(**RULE, name="fr"), DELAY_MS),
-                              ("pair", PairSTDP(**RULE, name="pr"), 0.0)):
+            projections.append(
+                Projection(
+                    f"{kind}{k}",
+                    "pre",
+                    "post",
+                    weight=0 * mV,
+                    connectivity=AllToAll(),
+                    rules=(rule,),
+                    w_init=0.5,
+                    delay=ConductionDelay(base=delay * ms, velocity=INSTANT),
+                )
+            )
+    for kind, stdp, delay in (
+        ("fast", FastPairSTDP(**RULE, name="fr"), DELAY_MS),
+        ("pair", PairSTDP(**RULE, name="pr"), 0.0),
+    ):
         rules = (TsodyksMarkram(), stdp, RewardModulated(eta=0 / second, name=f"rm_{kind}"))
-        projections.append(Projection(f"{kind}_reward", "pre", "post", weight=0 * mV, connectivity=AllToAll(),
-                                      rules=rules, w_init=0.5,
-                                      delay=ConductionDelay(base=delay * ms, velocity=INSTANT)))
+        projections.append(
+            Projection(
+                f"{kind}_reward",
+                "pre",
+                "post",
+                weight=0 * mV,
+                connectivity=AllToAll(),
+                rules=rules,
+                w_init=0.5,
+                delay=ConductionDelay(base=delay * ms, velocity=INSTANT),
+            )
+        )
     return NetworkDescription(
         populations=(
             Population("src", N_PRE + N_POST, SpikeSource(indices=tuple(idx), times=times * ms)),
@@ -144,24 +176,35 @@ def test_fast_feeds_the_same_dw_into_an_eligibility_trace(outcome):
 def test_traces_live_on_the_neurons_and_depression_moves_to_emission():
     # Memory claim (shared/performance.md): the synapse keeps only w; depression runs in the zero-delay
     # emission pathway, together with the weight update or the consuming modifier.
-    comp = compose([FastPairSTDP()], transmission="I_exc_post += J*w*EFFICACY",
-                   pre_variables=["lastspike"], post_variables=[])
+    comp = compose(
+        [FastPairSTDP()],
+        transmission="I_exc_post += J*w*EFFICACY",
+        pre_variables=["lastspike"],
+        post_variables=[],
+    )
     assert comp.model == "w : 1"
     assert "stdp_apost_post" in comp.on_emit and "w = clip(w + dw, w_min, w_max)" in comp.on_emit
     assert "dw" not in comp.on_pre
     assert "stdp_apre_pre" in comp.on_post
-    comp = compose([TsodyksMarkram(), FastPairSTDP(), RewardModulated()],
-                   transmission="I_exc_post += J*w*EFFICACY", pre_variables=["lastspike"], post_variables=[])
+    comp = compose(
+        [TsodyksMarkram(), FastPairSTDP(), RewardModulated()],
+        transmission="I_exc_post += J*w*EFFICACY",
+        pre_variables=["lastspike"],
+        post_variables=[],
+    )
     assert "reward_c += dw" in comp.on_emit and "w = clip" not in comp.on_emit
     assert "stp_x" in comp.on_pre and "stp_x" not in comp.on_emit
 
 
 def test_spike_source_cannot_hold_presynaptic_traces():
     desc = NetworkDescription(
-        populations=(Population("src", 2, SpikeSource(indices=(0, 1), times=[1, 2] * ms)),
-                     Population("post", 2, LIF())),
-        projections=(Projection("syn", "src", "post", weight=1 * mV, connectivity=AllToAll(),
-                                rules=(FastPairSTDP(),)),),
+        populations=(
+            Population("src", 2, SpikeSource(indices=(0, 1), times=[1, 2] * ms)),
+            Population("post", 2, LIF()),
+        ),
+        projections=(
+            Projection("syn", "src", "post", weight=1 * mV, connectivity=AllToAll(), rules=(FastPairSTDP(),)),
+        ),
     )
     with pytest.raises(ParameterError, match="per-neuron state.*SpikeSource"):
         build(desc, target="numpy")

@@ -123,7 +123,7 @@ def test_adex_matches_nest_aeif_psc_exp():
     # same parameters and step; Brian2 integrates with forward Euler at 0.1 ms, so intervals agree to 0.6 ms.
     import nest
 
-    nest.set_verbosity("M_ERROR")
+    nest.verbosity = nest.VerbosityLevel.ERROR
     nest.ResetKernel()
     nest.resolution = 0.1
     m = AdEx()

@@ -335,3 +335,30 @@ def test_compaction_carries_a_users_rule_including_shared_state_and_can_empty_a_
     ai, _ = regrow(sim, "inp", Regrowth(per_step=5, activity_bias=0), rng=0)
     assert len(sim.synapses["inp"]) == len(ai) == 5
     sim.run(10 * ms)
+
+
+def test_compaction_keeps_pathways_with_their_own_delays():
+    # A rule timed at spike emission (FastPairSTDP: a zero-delay pathway next to the delayed transmission)
+    # keeps both delays through compaction and regrowth, and the eligibility of reward modulation.
+    import dataclasses
+
+    from neurosim.plasticity import FastPairSTDP
+
+    desc = recurrent()
+    rec = dataclasses.replace(desc.projections[1], rules=(FastPairSTDP(), RewardModulated()))
+    sim = build(dataclasses.replace(desc, projections=(desc.projections[0], rec)))
+    sim.run(30 * ms)
+    syn = sim.synapses["rec"]
+    w, c, delay = np.array(syn.w[:]), np.array(syn.reward_c[:]), np.asarray(syn.delay[:] / ms)
+    keep = np.arange(len(syn)) % 3 == 0
+    sim.compact("rec", keep)
+    new = sim.synapses["rec"]
+    np.testing.assert_array_equal(new.w[:], w[keep])
+    np.testing.assert_array_equal(new.reward_c[:], c[keep])
+    np.testing.assert_array_equal(np.asarray(new.delay[:] / ms), delay[keep])
+    delays = {p.objname: np.asarray(p.variables["delay"].get_value()) for p in new._pathways}
+    assert set(delays) == {p.objname for p in syn._pathways}
+    if "emission" in delays:
+        assert np.all(delays["emission"] == 0)
+    regrow(sim, "rec", Regrowth(per_step=5, activity_bias=0), rng=0)
+    sim.run(20 * ms)

@@ -12,21 +12,17 @@ from neurosim import (
     LIF,
     AllToAll,
     ConductionDelay,
-    ExplicitConnections,
     NetworkDescription,
     OneToOne,
     PairSTDP,
-    PoissonBackground,
     Population,
     Projection,
     SpikeRecording,
     SpikeSource,
     StateRecording,
     TripletSTDP,
-    UniformKernel,
     build,
 )
-from neurosim.neurons import Izhikevich
 from neurosim.plasticity import Rule, RuleCode
 from neurosim.plasticity.reward import DopamineSignal, RewardModulated, eligibility
 from neurosim.validation import ParameterError
@@ -250,62 +246,6 @@ def test_bad_deliveries_are_refused_before_running():
         signal.deliver(1.0, projections=["nope"])
 
 
-def _distal_network(seed: int) -> tuple[NetworkDescription, np.ndarray]:
-    n = 50
-    stdp = PairSTDP(A_plus=0.1, A_minus=0.15, pairing="nearest")
-    learn = (stdp, RewardModulated(eta=100 * Hz, tonic=0.002, horizon=15 * second))  # Izhikevich's values
-    rng = np.random.default_rng(seed)
-    starts = np.arange(0.5, 6.0, 1.0) + rng.uniform(0, 0.3, 6)  # evoked pairings of neuron 0 -> neuron 1
-    kicks_i = np.tile([0, 1], len(starts))
-    kicks_t = np.ravel(np.column_stack([starts, starts + 0.005])) * 1000
-    plastic = dict(weight=1 * mV, rules=learn, w_max=4.0, delay=DELAY)
-    desc = NetworkDescription(
-        populations=(
-            Population("E", n, Izhikevich(), initial={"v": "-65*mV + 5*mV*rand()"}),
-            Population("stim", 2, SpikeSource(indices=kicks_i, times=kicks_t * ms)),
-        ),
-        projections=(
-            Projection(
-                "EE", "E", "E", connectivity=UniformKernel(p=0.1, radius=1e-2 * metre), w_init=1.0, **plastic
-            ),
-            Projection(
-                "rewarded", "E", "E", connectivity=ExplicitConnections(i=(0,), j=(1,)), w_init=0.0, **plastic
-            ),
-            Projection(
-                "evoke",
-                "stim",
-                "E",
-                40 * mV,
-                connectivity=ExplicitConnections(i=(0, 1), j=(0, 1)),
-                delay=DELAY,
-            ),
-        ),
-        inputs=(PoissonBackground("thalamus", "E", 1 * Hz, 1, 20 * mV),),  # Izhikevich 2007: 20 mV at 1 Hz
-        seed=seed,
-        dt=1 * ms,
-    )
-    return desc, starts
-
-
-def test_distal_reward_scaled_down():
-    # Izhikevich 2007 (Fig. 1), scaled down for speed: 50 excitatory Izhikevich neurons (no inhibitory ones),
-    # 8 s, dt = 1 ms, the paper's rule parameters, and the pairing "neuron 0 fires, neuron 1 fires 5 ms
-    # later" evoked by stimulation (instead of waited for), so that every reward (DA += 0.5, 1-3 s later,
-    # after plenty of unrelated spikes) can be scheduled before one single run. The rewarded synapse 0 -> 1
-    # (starting at 0) grows to near its maximum 4; the mean of the other excitatory synapses does not grow.
-    desc, starts = _distal_network(seed=3)
-    sim = build(desc)
-    rng = np.random.default_rng(7)
-    signal = DopamineSignal.of(sim)
-    for s in starts:
-        signal.deliver(0.5, at=(s + 1 + 2 * rng.random()) * second)
-    mean_before = float(np.mean(sim.weights("EE")))
-    sim.run(8 * second)
-    w_rewarded, mean_after = sim.weights("rewarded")[0], float(np.mean(sim.weights("EE")))
-    assert w_rewarded > 3.0  # grew from 0 to near the maximum 4
-    assert mean_after <= mean_before + 0.05  # the others do not grow
-
-
 def _load_experiment(name: str):
     path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"experiment_{name}", path)
@@ -313,6 +253,20 @@ def _load_experiment(name: str):
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def test_distal_reward_scaled_down():
+    # Izhikevich 2007 (Fig. 1), scaled down for speed (experiments/distal_reward.py --quick): 50 excitatory
+    # Izhikevich neurons (no inhibitory ones), 8 s, dt = 1 ms, the paper's rule parameters, and the pairing
+    # "neuron 0 fires, neuron 1 fires 5 ms later" evoked by stimulation about once a second (instead of
+    # waited for); each is rewarded (DA += 0.5) 1-3 s later, after plenty of unrelated spikes. The rewarded
+    # synapse 0 -> 1 (starting at 0) grows to near its maximum 4; the mean of the other E synapses does not.
+    mod = _load_experiment("distal_reward")
+    config = mod.Config(**{**mod.QUICK, "chunk_s": 8.0})  # one run: every reward scheduled up front
+    res = mod.simulate(config, seed=0)
+    assert len(res["reward_times_s"]) >= 5
+    assert res["w_rewarded"][-1] > 3.0
+    assert res["w_mean_others"][-1] <= res["w_mean_others"][0] + 0.05
 
 
 @pytest.mark.slow

@@ -139,41 +139,42 @@ class SpikingParams(Describable):
     box: Quantity = 200 * um  # edge of the cube holding the memory population
     connection_p: float = 0.8  # peak probability of the distance kernels
     rec_in_degree: float = 0.7  # mean recurrent in-degree as a fraction of the memory population
-    # memory population (LIF with exponential current synapses)
+    # memory population: LIF (τ_m 20 ms, threshold 20 mV above rest) with delta synapses (a spike moves v by J)
     tau_m: Quantity = 20 * ms
-    tau_exc: Quantity = 10 * ms  # slowish excitation (NMDA-like) stabilises the persistent state
-    J_in: Quantity = 2.0 * mV  # topographic input per spike
+    tau_exc: Quantity = 50 * ms  # slow (NMDA-like) excitation: persistent states need it (Wang 1999)
+    tau_inh: Quantity = 10 * ms
+    J_in: Quantity = 1.6 * mV  # topographic input per spike (8 sources × 50 Hz)
     J_write: Quantity = 2.0 * mV  # write gate (STORE) → memory, per spike
     J_rec: Quantity = 6.0 * mV  # recurrent E→E at w = 1 (times the STP efficacy u·x)
-    J_ei: Quantity = 1.5 * mV  # memory → inhibition
-    J_ie: Quantity = 1.5 * mV  # inhibition → memory
+    J_ei: Quantity = 2.0 * mV  # memory → inhibition
+    J_ie: Quantity = 2.0 * mV  # inhibition → memory
     J_write_inh: Quantity = 3.0 * mV  # write gate → inhibition (clears the old item)
     # short-term plasticity of mem_mem (Mongillo et al. 2008: U 0.19, τ_f 1.5 s, τ_d 200 ms)
     U: float = 0.19
     tau_f: Quantity = 1500 * ms
-    tau_d: Quantity = 200 * ms
+    tau_d: Quantity = 50 * ms
     # Hebbian imprinting of mem_mem
-    hebb_eta: float = 0.05
+    hebb_eta: float = 0.05  # per unit trace: ~1 per 200 ms of co-activity at 40 Hz (one-shot imprint)
     hebb_tau: Quantity = 20 * ms
     hebb_depress: float = 0.0
     # readout
-    J_out: Quantity = 3.0 * mV  # memory → readout at w = 1
-    J_read: Quantity = 1.0 * mV  # read gate (RECALL) → readout, per spike
-    J_oi: Quantity = 2.0 * mV  # readout → its inhibition
-    J_io: Quantity = 3.0 * mV  # inhibition → readout
+    J_out: Quantity = 5.0 * mV  # memory → readout at w = 1
+    J_read: Quantity = 1.5 * mV  # read gate (RECALL) → readout, per spike
+    J_oi: Quantity = 4.0 * mV  # readout → its inhibition
+    J_io: Quantity = 4.0 * mV  # inhibition → readout
     w_out_init: tuple[float, float] = (0.3, 0.5)  # initial readout weights, uniform in this range
-    noise_rate: Quantity = 200 * Hz  # Poisson background to every neuron (one fibre)
+    noise_rate: Quantity = 200 * Hz  # Poisson background to the readout (one fibre per neuron)
     J_noise: Quantity = 2.0 * mV
     # reward learning (three-factor rule)
-    elig_eta: float = 0.05  # co-activity → eligibility
+    elig_eta: float = 0.1  # co-activity → eligibility
     elig_tau: Quantity = 20 * ms
-    reward_eta: Quantity = 20 * Hz  # dw/dt = η·da·c
-    tau_c: Quantity = 200 * ms  # eligibility decay
+    reward_eta: Quantity = 10 * Hz  # dw/dt = η·da·c
+    tau_c: Quantity = 100 * ms  # eligibility decay
     tau_da: Quantity = 50 * ms  # dopamine decay
     correct: float = 1.0  # reward for a correct decision
     wrong: float = -1.0  # punishment for a wrong (or missing) decision
-    baseline_alpha: float = 0.1  # running-baseline rate (per target class)
-    iti: Quantity = 250 * ms  # inter-trial interval in training (dopamine acts)
+    baseline_alpha: float = 0.2  # running-baseline rate (per target class)
+    iti: Quantity = 300 * ms  # inter-trial interval in training (the previous reward acts)
     teacher: bool = True  # pattern tasks: drive memory units with target_patterns while training
     recall_rate: Quantity = 10 * Hz  # a unit counts as recalled above this rate in a step
 
@@ -186,7 +187,7 @@ class SpikingParams(Describable):
         check_number(owner, "connection_p", self.connection_p, low=0, low_open=True, high=1)
         check_number(owner, "rec_in_degree", self.rec_in_degree, low=0, low_open=True, high=1)
         check_number(owner, "U", self.U, low=0, low_open=True, high=1)
-        for name in ("tau_m", "tau_exc", "tau_f", "tau_d", "hebb_tau", "elig_tau", "tau_c", "tau_da"):
+        for name in ("tau_m", "tau_exc", "tau_inh", "tau_f", "tau_d", "hebb_tau", "elig_tau", "tau_c", "tau_da"):
             check_quantity(owner, name, getattr(self, name), ms, positive=True)
         check_quantity(owner, "iti", self.iti, ms, nonnegative=True)
         lo, hi = self.w_out_init
@@ -286,9 +287,9 @@ class SpikingLearner(LearnerBase):
         n_mi = max(2, math.ceil(p.inh_fraction * n_mem))
         n_oi = max(2, math.ceil(p.inh_fraction * n_out))
         box = float(p.box / um)
-        exc = LIF(tau_m=p.tau_m, tau_exc=p.tau_exc, tau_inh=10 * ms)
-        inh = LIF(tau_m=10 * ms, tau_exc=5 * ms, tau_inh=5 * ms, refractory=1 * ms)
-        readout = LIF(tau_m=p.tau_m, tau_exc=5 * ms, tau_inh=10 * ms)
+        exc = LIF(tau_m=p.tau_m, tau_exc=p.tau_exc, tau_inh=p.tau_inh)
+        inh = LIF(tau_m=10 * ms, refractory=1 * ms, synapse="delta")
+        readout = LIF(tau_m=p.tau_m, synapse="delta")
         side = (box * um, box * um, box * um)
 
         def placed(z0: float, size: float = box) -> UniformBox:
@@ -343,7 +344,7 @@ class SpikingLearner(LearnerBase):
                                           connectivity=ExplicitConnections(ri, rj)))
         inputs = tuple(
             PoissonBackground(f"noise_{pop}", pop, p.noise_rate, 1, p.J_noise)
-            for pop in ("mem", "mem_inh", "out", "out_inh")
+            for pop in ("out",)
         )
         recordings = tuple(SpikeRecording(pop) for pop in self._recorded)
         return NetworkDescription(
@@ -435,18 +436,18 @@ class SpikingLearner(LearnerBase):
         k = self._offsets[pop]
         return np.asarray(mon.i[k:]), np.asarray(mon.t_[k:])
 
-    def _reset(self) -> None:
-        """Start a trial from rest: membrane, synaptic currents, traces, short-term plasticity, eligibility."""
+    def _reset(self, eligibility: bool = True) -> None:
+        """Start a trial from rest (a global inhibitory reset): membrane potentials, the rules' neuron traces,
+        short-term plasticity and (unless a reward is still due) the readout's eligibility."""
         self._reset_activity()
         for name, group in self.sim.groups.items():
             if name != "input":
                 for var in group.variables:
                     if var.endswith(("_apre", "_apost")):
                         setattr(group, var, 0.0)
-        syn = self.sim.synapses["mem_mem"]
-        syn.stp_u = 0.0
-        syn.stp_x = 1.0
-        self.sim.synapses["mem_out"].reward_c = 0.0
+        self.sim.synapses["mem_mem"].stp_x = 1.0
+        if eligibility:
+            self.sim.synapses["mem_out"].reward_c = 0.0
 
     def _set_learning(self, on: bool) -> None:
         self.sim.synapses["mem_mem"].hebb_gate = 1.0 if on else 0.0
@@ -461,14 +462,19 @@ class SpikingLearner(LearnerBase):
         return x
 
     def _run_trial(self, trial: Trial, learn: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """Simulate one trial; returns (decisions per step, recalled units per step, events, plastic updates)."""
+        """Simulate one trial; returns (decisions per step, recalled units per step, events, plastic updates).
+
+        Learning: the run starts with the inter-trial interval (the network at rest while the previous
+        trial's dopamine acts on its eligibility), then one controller trial per scored step (the reward
+        follows the decision at the end of that step). Testing: one run, plasticity off."""
         p = self.params
-        self._reset()
+        self._reset(eligibility=not learn)
         self._set_learning(learn)
         for pop in self._recorded:
             self._offsets[pop] = len(self.sim.monitors[f"spikes:{pop}"].i)
         before = self._spike_totals()
-        t0 = self.sim.t
+        lead = p.iti if learn else 0 * ms
+        t0 = self.sim.t + lead
         seed = int(self._rng.integers(2**31))
         spikes = self.encoder.encode(self._inputs(trial, learn), seed=seed)
         self.sim.groups["input"].set_spikes(spikes.indices, spikes.times + t0)
@@ -477,24 +483,22 @@ class SpikingLearner(LearnerBase):
         if learn:
             for k in trial.reward_steps:
                 target = int(trial.targets[k])
-                self.controller.trial((k + 1 - done) * step, target, context=target)
-                done = k + 1
+                self.controller.trial(lead + (k + 1 - done) * step, target, context=target)
+                done, lead = k + 1, 0 * ms
         if trial.n_steps > done:
-            self.sim.run((trial.n_steps - done) * step, progress=False)
+            self.sim.run(lead + (trial.n_steps - done) * step, progress=False)
         decisions, recalled = self._decode(trial, t0)
-        if learn and p.iti > 0 * ms:
-            self._reset_activity()
-            self.sim.run(p.iti, progress=False)
         after = self._spike_totals()
         events, updates = self._events(before, after, spikes.indices)
-        return decisions, recalled, events, updates
+        return decisions, recalled, events, (updates if learn else 0)
 
     def _reset_activity(self) -> None:
         for name, group in self.sim.groups.items():
             if name != "input":
                 group.v = group.namespace["E_L"]
-                group.I_exc = 0 * mV
-                group.I_inh = 0 * mV
+                for var in ("I_exc", "I_inh"):
+                    if var in group.variables:
+                        setattr(group, var, 0 * mV)
         self.sim.synapses["mem_mem"].stp_u = 0.0
 
     def _spike_totals(self) -> dict[str, np.ndarray]:
@@ -541,6 +545,9 @@ class SpikingLearner(LearnerBase):
             predictions.append(d)
             events += e
             updates += u
+        if self.params.iti > 0 * ms:  # let the last reward act before anything else runs
+            self._reset(eligibility=False)
+            self.sim.run(self.params.iti, progress=False)
         self.train_plastic_updates += updates
         return Fit(list(range(len(trials))), predictions, events, {"plastic_updates": updates})
 

@@ -4,6 +4,7 @@ from .base import ROLES, SHARED_SYMBOLS, ComposedSynapse, Rule, RuleCode, RuleEr
 from .calcium import GraupnerBrunel, PairingPrediction
 from .consolidation import TaggingCapture, strong_tetanus, tetanus, weak_tetanus
 from .fast_stdp import FastPairSTDP
+from .reward import DopamineSignal, RewardModulated, eligibility
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
 
@@ -25,4 +26,7 @@ __all__ = [
     "strong_tetanus",
     "tetanus",
     "weak_tetanus",
+    "DopamineSignal",
+    "RewardModulated",
+    "eligibility",
 ]

@@ -16,7 +16,9 @@ Scaling with K (balanced-network scaling, van Vreeswijk & Sompolinsky 1996): ``J
 keeps the recurrent fluctuations independent of K, inhibitory weights are ``g·J_E``, and the background rate
 rises with K to cancel the growing net inhibition at the target rate (mean-field), so every size fires at
 about the same rate (≈7 Hz, irregular). In case (c) the E→E weight scale is divided by the STP efficacy
-expected at that rate, so all cases get the same mean input.
+expected at that rate, so all cases get the same mean input. A pruned network (``keep=0.1``: a random 10 % of
+every projection's synapses) is scaled the same way for its remaining in-degree ``K·keep``, so it fires at the
+same rate and the speed comparison is at matched activity.
 
 Equivalence across engines: positions and synapses are drawn by neurosim's own code (:func:`wiring`: the same
 random streams as :func:`neurosim.build.build`), then given to NEST (``nest.Connect(pre, post,
@@ -91,7 +93,7 @@ class BenchmarkNetwork(Describable):
     stp_tau_d: Quantity = 200 * ms  # Tsodyks–Markram recovery (case c)
     tau_c: Quantity = 1 * second  # eligibility time constant (case c)
     reward_period: Quantity = 100 * ms  # RewardModulated weight-update period (case c)
-    keep: float = 1.0  # fraction of synapses kept (pruned network: 0.1); J is scaled by 1/keep
+    keep: float = 1.0  # fraction of synapses kept (pruned network: 0.1); scaled for the in-degree K·keep
 
     def __post_init__(self) -> None:
         check_number("BenchmarkNetwork", "n", self.n, low=10, integer=True)
@@ -115,9 +117,14 @@ class BenchmarkNetwork(Describable):
         return self.n - self.n_exc
 
     @property
+    def k_eff(self) -> float:
+        """In-degree left after pruning, which sets the weights and the background."""
+        return self.k * self.keep
+
+    @property
     def J_E(self) -> Quantity:
-        """Excitatory current jump (volt) of a static synapse, before pruning compensation."""
-        return self.j_exc * math.sqrt(100.0 / self.k)
+        """Excitatory current jump (volt) of a static synapse."""
+        return self.j_exc * math.sqrt(100.0 / self.k_eff)
 
     @property
     def stp_efficacy(self) -> float:
@@ -133,13 +140,13 @@ class BenchmarkNetwork(Describable):
 
     @property
     def J_EE(self) -> float:
-        """E→E weight scale J (mV) such that J·w_init·efficacy = J_E / keep."""
+        """E→E weight scale J (mV) such that J·w_init·efficacy = J_E."""
         eff = self.stp_efficacy if self.case == "c" else 1.0
-        return float(self.J_E / mV) / (self.w_init * eff * self.keep)
+        return float(self.J_E / mV) / (self.w_init * eff)
 
     def weights_mV(self) -> dict[str, float]:
         """J per projection in mV (positive; the sign comes from the source population)."""
-        je = float(self.J_E / mV) / self.keep
+        je = float(self.J_E / mV)
         return {"EE": self.J_EE, "EI": je, "IE": self.g * je, "II": self.g * je}
 
     @property
@@ -147,7 +154,7 @@ class BenchmarkNetwork(Describable):
         """Rate per background fibre: the drive minus the recurrent mean input at the target rate."""
         tau_exc, tau_inh = 5 * ms, 10 * ms
         f = self.exc_fraction
-        recurrent = self.target_rate * self.k * self.J_E * (f * tau_exc - (1 - f) * self.g * tau_inh)
+        recurrent = self.target_rate * self.k_eff * self.J_E * (f * tau_exc - (1 - f) * self.g * tau_inh)
         return (self.drive - recurrent) / (self.n_background * self.j_background * tau_exc)
 
     def rules(self) -> tuple[Any, ...]:
@@ -306,17 +313,23 @@ class RunSpec(Describable):
         return f"{self.engine}{mode}:{self.threads}t"
 
 
-def _rss_mb() -> float:
-    """Current resident memory of this process (MB)."""
+def _status_mb(key: str) -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")  # pragma: no cover - not Linux
 
 
+def _rss_mb() -> float:
+    """Current resident memory of this process (MB)."""
+    return _status_mb("VmRSS")
+
+
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process image (MB). ``VmHWM``, not ``ru_maxrss``: the latter carries over
+    the parent's memory through fork and exec, so a worker would report at least its parent's size."""
+    return _status_mb("VmHWM")
 
 
 def _cpu_s() -> float:

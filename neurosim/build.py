@@ -10,6 +10,12 @@ and cached in ``~/.cython``, 3-4× faster than numpy; later runs of the same mod
 ``"numpy"`` (no compiler, no compile wait: best for small, short runs and the test suite) or
 ``"cpp_standalone"`` (whole network compiled to C++, fastest for large runs, one ``run`` per build). The
 environment variable ``NEUROSIM_TARGET`` overrides the default.
+
+cpp_standalone builds go to a project folder that is reused (``directory=``, default one folder per network
+structure under ``$NEUROSIM_CACHE`` or ``~/.cache/neurosim/cpp_standalone``): Brian2 rewrites only files whose
+content changed and ``make`` recompiles only those, so rebuilding the same network costs no compilation and
+another size or seed recompiles a few files. A lock lets one process at a time build in a folder; results go
+to ``results_<pid>``. ``threads=`` (or ``$NEUROSIM_THREADS``) sets OpenMP threads.
 """
 
 from __future__ import annotations

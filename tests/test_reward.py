@@ -271,12 +271,15 @@ def test_distal_reward_scaled_down():
 
 @pytest.mark.slow
 def test_distal_reward_full_network():
-    # Izhikevich 2007: 800 E + 200 I, 100 synapses per neuron, spontaneous pairings detected online and
-    # rewarded 1-3 s later; the rewarded synapse grows toward w_max = 4 while the mean E weight does not.
-    # Learning rate x4 so that it happens in 10 simulated minutes instead of about an hour.
+    # Izhikevich 2007 at full size: 800 E + 200 I Izhikevich neurons, 100 synapses per neuron, thalamic input
+    # at 1 Hz, the paper's rule parameters; the pairing 0 -> 1 is evoked every ~2 s (the paper waits for it to
+    # happen spontaneously, about once a minute, and needs an hour) and rewarded 1-3 s later. Within a
+    # simulated minute the rewarded synapse is at its maximum 4, while the mean E weight does not grow.
+    from neurosim.build import _compiler_works
+
     mod = _load_experiment("distal_reward")
-    config = mod.Config(minutes=10.0, eta_hz=400.0)
-    res = mod.simulate(config, seed=1)
-    assert len(res["reward_times_s"]) >= 5
-    assert res["w_rewarded"][-1] > 2.5
-    assert res["w_mean_others"][-1] <= res["w_mean_others"][0] + 0.05
+    target = "cython" if _compiler_works() else "numpy"
+    res = mod.simulate(mod.Config(minutes=1.0, evoked_every_s=2.0, target=target), seed=1)
+    assert len(res["reward_times_s"]) >= 20
+    assert res["w_rewarded"][-1] > 3.5
+    assert res["w_mean_others"][-1] <= res["w_mean_others"][0]

@@ -139,16 +139,19 @@ class SpikingParams(Describable):
     box: Quantity = 200 * um  # edge of the cube holding the memory population
     connection_p: float = 0.8  # peak probability of the distance kernels
     rec_in_degree: float = 0.7  # mean recurrent in-degree as a fraction of the memory population
-    # memory population: LIF (τ_m 20 ms, threshold 20 mV above rest) with delta synapses (a spike moves v by J)
+    # memory population: LIF (τ_m 20 ms, threshold 20 mV above rest), exponential current synapses
     tau_m: Quantity = 20 * ms
     tau_exc: Quantity = 50 * ms  # slow (NMDA-like) excitation: persistent states need it (Wang 1999)
     tau_inh: Quantity = 10 * ms
     J_in: Quantity = 1.6 * mV  # topographic input per spike (8 sources × 50 Hz)
-    J_write: Quantity = 2.0 * mV  # write gate (STORE) → memory, per spike
-    J_rec: Quantity = 6.0 * mV  # recurrent E→E at w = 1 (times the STP efficacy u·x)
+    J_rec: Quantity = 6.5 * mV  # recurrent E→E at w = 1 (times the STP efficacy u·x)
     J_ei: Quantity = 2.0 * mV  # memory → inhibition
-    J_ie: Quantity = 2.0 * mV  # inhibition → memory
-    J_write_inh: Quantity = 3.0 * mV  # write gate → inhibition (clears the old item)
+    J_ie: Quantity = 2.0 * mV  # inhibition → memory (for 50 inhibitory neurons; scaled by 50 / their number)
+    # write gate (only with a write channel): channel AND write → gate unit → memory unit
+    neurons_per_gate: int = 8  # gate neurons per content unit
+    J_gate_in: Quantity = 1.5 * mV  # channel → gate and write → gate, per spike (each alone subthreshold)
+    J_gate_mem: Quantity = 3.0 * mV  # gate unit → its memory unit
+    J_gate_inh: Quantity = 4.0 * mV  # gate → memory inhibition (silences the previous item)
     # short-term plasticity of mem_mem (Mongillo et al. 2008: U 0.19, τ_f 1.5 s, τ_d 200 ms)
     U: float = 0.19
     tau_f: Quantity = 1500 * ms
@@ -160,10 +163,11 @@ class SpikingParams(Describable):
     # readout
     J_out: Quantity = 5.0 * mV  # memory → readout at w = 1
     J_read: Quantity = 1.5 * mV  # read gate (RECALL) → readout, per spike
-    J_oi: Quantity = 4.0 * mV  # readout → its inhibition
-    J_io: Quantity = 4.0 * mV  # inhibition → readout
+    J_self: Quantity = 8.0 * mV  # excitation within a readout group (winner-take-all with out_inh)
+    J_oi: Quantity = 6.0 * mV  # readout → its inhibition
+    J_io: Quantity = 15.0 * mV  # inhibition → readout (for 15 inhibitory neurons; scaled by 15 / their number)
     w_out_init: tuple[float, float] = (0.3, 0.5)  # initial readout weights, uniform in this range
-    noise_rate: Quantity = 200 * Hz  # Poisson background to the readout (one fibre per neuron)
+    noise_rate: Quantity = 400 * Hz  # Poisson background to the readout (one fibre per neuron)
     J_noise: Quantity = 2.0 * mV
     # reward learning (three-factor rule)
     elig_eta: float = 0.1  # co-activity → eligibility
@@ -172,8 +176,8 @@ class SpikingParams(Describable):
     tau_c: Quantity = 100 * ms  # eligibility decay
     tau_da: Quantity = 50 * ms  # dopamine decay
     correct: float = 1.0  # reward for a correct decision
-    wrong: float = -1.0  # punishment for a wrong (or missing) decision
-    baseline_alpha: float = 0.2  # running-baseline rate (per target class)
+    wrong: float = -0.5  # punishment for a wrong (or missing) decision (smaller: exploration survives)
+    baseline_alpha: float = 0.0  # running-baseline rate per target class (0: raw reward, no baseline)
     iti: Quantity = 300 * ms  # inter-trial interval in training (the previous reward acts)
     teacher: bool = True  # pattern tasks: drive memory units with target_patterns while training
     recall_rate: Quantity = 10 * Hz  # a unit counts as recalled above this rate in a step
@@ -181,10 +185,11 @@ class SpikingParams(Describable):
     def __post_init__(self) -> None:
         owner = "SpikingParams"
         check_quantity(owner, "dt", self.dt, ms, positive=True)
-        for name in ("neurons_per_input", "neurons_per_unit", "neurons_per_output"):
+        for name in ("neurons_per_input", "neurons_per_unit", "neurons_per_output", "neurons_per_gate"):
             check_number(owner, name, getattr(self, name), low=1, integer=True)
         check_number(owner, "inh_fraction", self.inh_fraction, low=0, low_open=True, high=1)
         check_number(owner, "connection_p", self.connection_p, low=0, low_open=True, high=1)
+        check_number(owner, "baseline_alpha", self.baseline_alpha, low=0, high=1)
         check_number(owner, "rec_in_degree", self.rec_in_degree, low=0, low_open=True, high=1)
         check_number(owner, "U", self.U, low=0, low_open=True, high=1)
         for name in ("tau_m", "tau_exc", "tau_inh", "tau_f", "tau_d", "hebb_tau", "elig_tau", "tau_c", "tau_da"):
@@ -193,6 +198,15 @@ class SpikingParams(Describable):
         lo, hi = self.w_out_init
         if not 0 <= lo <= hi <= 1:
             fail(owner, "w_out_init", self.w_out_init, "expected 0 <= low <= high <= 1")
+
+
+def _active_units(task: Task) -> int:
+    """Active units of one stored item of a pattern task (1 when the task has no coding level)."""
+    level = getattr(task, "coding_level", None)
+    n = getattr(task, "n_units", None)
+    if level is None or n is None:
+        return 1
+    return max(1, int(math.floor(level * n + 0.5)))
 
 
 class SpikingLearner(LearnerBase):
@@ -250,7 +264,7 @@ class SpikingLearner(LearnerBase):
             self.sim,
             projections=("mem_out",),
             policy=CorrectWrong(p.correct, p.wrong),
-            baseline=RunningBaseline(alpha=p.baseline_alpha),
+            baseline=RunningBaseline(alpha=p.baseline_alpha) if p.baseline_alpha > 0 else None,
             readout=self._readout,
             seed=self.seed,
         )
@@ -263,14 +277,22 @@ class SpikingLearner(LearnerBase):
 
     # -- construction -------------------------------------------------------------------------------------
     @classmethod
-    def for_task(cls, task: Task, params: SpikingParams | None = None, **kwargs: Any) -> SpikingLearner:
-        """A learner sized for ``task``: its channels (STORE/RECALL as write/read gates for
-        :class:`~neurosim.tasks.StoreRecall`), its step duration, and memory assemblies of about 20 neurons."""
+    def for_task(
+        cls, task: Task, params: SpikingParams | None = None, *, assembly_size: int | None = 20, **kwargs: Any
+    ) -> SpikingLearner:
+        """A learner sized for ``task``: its channels (STORE/RECALL of :class:`~neurosim.tasks.StoreRecall` act as
+        write/read gates), its step duration, and ``neurons_per_unit`` chosen so that one stored item (the
+        active units of a pattern, or one bit value) is an assembly of about ``assembly_size`` neurons
+        (None: keep ``params.neurons_per_unit``)."""
         params = params if params is not None else SpikingParams()
         if isinstance(task, StoreRecall):
             kwargs.setdefault("write_channel", task.store_channel)
             kwargs.setdefault("read_channel", task.recall_channel)
         kwargs.setdefault("step_duration", task.step_duration)
+        if assembly_size is not None:
+            check_number(cls.__name__, "assembly_size", assembly_size, low=1, integer=True)
+            active = task.n_bits if isinstance(task, StoreRecall) else _active_units(task)
+            params = replace(params, neurons_per_unit=max(1, math.ceil(assembly_size / active)))
         return cls(task.n_inputs, task.n_outputs, params=params, **kwargs)
 
     @property
@@ -280,7 +302,7 @@ class SpikingLearner(LearnerBase):
     def description(self) -> NetworkDescription:
         """The network as a plain neurosim description (built once by the constructor)."""
         p = self.params
-        g_in, g_mem, g_out = p.neurons_per_input, p.neurons_per_unit, p.neurons_per_output
+        g_in, g_mem, g_out, g_gate = p.neurons_per_input, p.neurons_per_unit, p.neurons_per_output, p.neurons_per_gate
         n_in = self.n_inputs * g_in
         n_mem = self.n_units * g_mem
         n_out = self.n_outputs * g_out
@@ -288,31 +310,31 @@ class SpikingLearner(LearnerBase):
         n_oi = max(2, math.ceil(p.inh_fraction * n_out))
         box = float(p.box / um)
         exc = LIF(tau_m=p.tau_m, tau_exc=p.tau_exc, tau_inh=p.tau_inh)
+        fast = LIF(tau_m=p.tau_m, synapse="delta")
         inh = LIF(tau_m=10 * ms, refractory=1 * ms, synapse="delta")
-        readout = LIF(tau_m=p.tau_m, synapse="delta")
-        side = (box * um, box * um, box * um)
 
         def placed(z0: float, size: float = box) -> UniformBox:
             return UniformBox(size=(size * um,) * 3, origin=(0 * um, 0 * um, z0 * um))
 
-        populations = (
+        populations = [
             Population("input", n_in, SpikeSource(), placement=placed(-1.5 * box)),
-            Population("mem", n_mem, exc, placement=UniformBox(size=side)),
-            Population("mem_inh", n_mi, inh, placement=UniformBox(size=side), sign="inhibitory"),
-            Population("out", n_out, readout, placement=placed(1.5 * box, box / 2)),
+            Population("mem", n_mem, exc, placement=placed(0.0)),
+            Population("mem_inh", n_mi, inh, placement=placed(0.0), sign="inhibitory"),
+            Population("out", n_out, fast, placement=placed(1.5 * box, box / 2)),
             Population("out_inh", n_oi, inh, placement=placed(1.5 * box, box / 2), sign="inhibitory"),
-        )
+        ]
 
-        def channel_to(channel: int, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            src = np.arange(channel * g_in, (channel + 1) * g_in)
-            i, j = np.meshgrid(src, targets, indexing="ij")
+        def block(sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            i, j = np.meshgrid(sources, targets, indexing="ij")
             return i.ravel(), j.ravel()
 
-        topo_i, topo_j = [], []
-        for unit, channel in enumerate(self.content):
-            i, j = channel_to(int(channel), np.arange(unit * g_mem, (unit + 1) * g_mem))
-            topo_i.append(i)
-            topo_j.append(j)
+        def channel(c: int) -> np.ndarray:
+            return np.arange(c * g_in, (c + 1) * g_in)
+
+        def topographic(g: int) -> ExplicitConnections:
+            pairs = [block(channel(int(c)), np.arange(u * g, (u + 1) * g)) for u, c in enumerate(self.content)]
+            return ExplicitConnections(np.concatenate([i for i, _ in pairs]), np.concatenate([j for _, j in pairs]))
+
         dense = GaussianKernel(p_max=p.connection_p, sigma=4 * p.box)  # ~p everywhere within the box
         stp = TsodyksMarkram(U=p.U, tau_d=p.tau_d, tau_f=p.tau_f)
         hebb = CoActivityHebb(eta=p.hebb_eta, tau=p.hebb_tau, depress=p.hebb_depress)
@@ -320,35 +342,40 @@ class SpikingLearner(LearnerBase):
         reward = RewardModulated(tau_c=p.tau_c, tau_da=p.tau_da, eta=p.reward_eta, period=10 * ms)
         lo, hi = p.w_out_init
         projections = [
-            Projection("in_mem", "input", "mem", p.J_in,
-                       connectivity=ExplicitConnections(np.concatenate(topo_i), np.concatenate(topo_j))),
             Projection("mem_mem", "mem", "mem", p.J_rec, rules=(stp, hebb), w_init=0.0,
                        connectivity=GaussianKernel(p_max=p.connection_p, in_degree=p.rec_in_degree * (n_mem - 1))),
             Projection("mem_inh_e", "mem", "mem_inh", p.J_ei, connectivity=dense),
-            Projection("inh_mem", "mem_inh", "mem", p.J_ie, connectivity=dense),
+            Projection("inh_mem", "mem_inh", "mem", p.J_ie * 50 / n_mi, connectivity=dense),
             Projection("mem_out", "mem", "out", p.J_out, rules=(elig, reward), w_init=f"{lo} + {hi - lo}*rand()",
                        connectivity=GaussianKernel(p_max=1.0, sigma=10 * p.box)),
+            Projection("out_self", "out", "out", p.J_self, connectivity=ExplicitConnections(*self._within_groups())),
             Projection("out_oinh", "out", "out_inh", p.J_oi, connectivity=dense),
-            Projection("oinh_out", "out_inh", "out", p.J_io, connectivity=dense),
+            Projection("oinh_out", "out_inh", "out", p.J_io * 15 / n_oi, connectivity=dense),
         ]
-        if self.write_channel is not None:
-            wi, wj = channel_to(self.write_channel, np.arange(n_mem))
-            projections.append(Projection("write_mem", "input", "mem", p.J_write,
-                                          connectivity=ExplicitConnections(wi, wj)))
-            wi, wj = channel_to(self.write_channel, np.arange(n_mi))
-            projections.append(Projection("write_inh", "input", "mem_inh", p.J_write_inh,
-                                          connectivity=ExplicitConnections(wi, wj)))
+        if self.write_channel is None:
+            projections.insert(0, Projection("in_mem", "input", "mem", p.J_in, connectivity=topographic(g_mem)))
+        else:
+            # write gate: gate unit u fires only while its channel AND the write channel are on (each alone is
+            # subthreshold); it ignites memory unit u and, through the inhibition, silences the old item.
+            n_gate = self.n_units * g_gate
+            populations.append(Population("gate", n_gate, fast, placement=placed(-0.75 * box, box / 2)))
+            gi, gj = block(np.arange(self.n_units * g_gate), np.arange(n_mem))
+            same_unit = gi // g_gate == gj // g_mem
+            projections += [
+                Projection("in_gate", "input", "gate", p.J_gate_in, connectivity=topographic(g_gate)),
+                Projection("write_gate", "input", "gate", p.J_gate_in,
+                           connectivity=ExplicitConnections(*block(channel(self.write_channel), np.arange(n_gate)))),
+                Projection("gate_mem", "gate", "mem", p.J_gate_mem,
+                           connectivity=ExplicitConnections(gi[same_unit], gj[same_unit])),
+                Projection("gate_inh", "gate", "mem_inh", p.J_gate_inh, connectivity=dense),
+            ]
         if self.read_channel is not None:
-            ri, rj = channel_to(self.read_channel, np.arange(n_out))
-            projections.append(Projection("read_out", "input", "out", p.J_read,
-                                          connectivity=ExplicitConnections(ri, rj)))
-        inputs = tuple(
-            PoissonBackground(f"noise_{pop}", pop, p.noise_rate, 1, p.J_noise)
-            for pop in ("out",)
-        )
-        recordings = tuple(SpikeRecording(pop) for pop in self._recorded)
+            projections.append(Projection("read_out", "input", "out", p.J_read, connectivity=ExplicitConnections(
+                *block(channel(self.read_channel), np.arange(n_out)))))
+        inputs = (PoissonBackground("noise_out", "out", p.noise_rate, 1, p.J_noise),)
+        recordings = tuple(SpikeRecording(pop.name) for pop in populations if pop.name != "input")
         return NetworkDescription(
-            populations=populations,
+            populations=tuple(populations),
             projections=tuple(projections),
             inputs=inputs,
             recordings=recordings,
@@ -356,7 +383,17 @@ class SpikingLearner(LearnerBase):
             dt=p.dt,
         )
 
-    _recorded = ("mem", "mem_inh", "out", "out_inh")
+    @property
+    def _recorded(self) -> tuple[str, ...]:
+        return ("mem", "mem_inh", "out", "out_inh") + (("gate",) if self.write_channel is not None else ())
+
+    def _within_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair of distinct neurons inside each readout group (the groups' self-excitation)."""
+        g = self.params.neurons_per_output
+        i, j = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
+        keep = i != j
+        base = np.arange(self.n_outputs)[:, None] * g
+        return (base + i[keep]).ravel(), (base + j[keep]).ravel()
 
     def _degrees(self) -> None:
         """Out-degree of every neuron in every projection (for counting synaptic events)."""

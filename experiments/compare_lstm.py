@@ -96,6 +96,7 @@ class Config:
     lstm_batch: int = 16
     snn_assembly: int = 20  # neurons per stored item in the spiking memory (SpikingLearner.for_task)
     snn_target: str = "numpy"  # Brian2 target of the spiking learner (numpy: no compile wait; see docs)
+    workers: int = 1  # processes running task × seed units in parallel (results identical to workers=1)
 
     def __post_init__(self) -> None:
         owner = "compare_lstm"
@@ -107,7 +108,7 @@ class Config:
             check_choice(owner, "tasks", t, TASKS)
         for name in ("assoc_train", "assoc_test", "paired_train", "paired_test", "sr_train", "sr_test",
                      "seq_train", "seq_test", "cont_train", "cont_test", "prune_test", "delay_test",
-                     "lstm_epochs", "lstm_batch", "snn_assembly", "load_seeds"):
+                     "lstm_epochs", "lstm_batch", "snn_assembly", "load_seeds", "workers"):
             check_number(owner, name, getattr(self, name), low=1, integer=True)
         for f in self.prune_fractions:
             check_number(owner, "prune_fractions", f, low=0, high=1)
@@ -403,18 +404,43 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
 # ---------------------------------------------------------------------------------------------------- run
 
 
+def _run_units(ctx: RunContext, key: str, units: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+    """``ctx.trials`` over ``units`` (checkpointed one by one); with ``workers > 1`` the pending units are
+    computed ahead in a pool of forked processes and handed to ``ctx.trials`` in order. Every unit derives
+    its randomness from its own seed, so the results do not depend on ``workers``."""
+    done = len(ctx._checkpoint.get(key, []))
+    pending = units[done:]
+    if config.workers <= 1 or len(pending) <= 1:
+        return ctx.trials(key, units, lambda u: run_unit(u, config), desc=key)
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(min(config.workers, len(pending))) as pool:
+        ahead = pool.imap(_pool_unit, [(u, config) for u in pending])
+        return ctx.trials(key, units, lambda u: next(ahead), desc=key)
+
+
+def _pool_unit(args: tuple[dict[str, Any], Config]) -> dict[str, Any]:
+    return run_unit(*args)
+
+
 def run(config: Config, ctx: RunContext) -> dict[str, Any]:
     start = time.perf_counter()
     units = [{"task": name, "seed": s, "kind": "main"} for name in config.tasks for s in config.seeds]
-    results = ctx.trials("units", units, lambda u: run_unit(u, config), desc="task × seed")
-    load_results: list[dict[str, Any]] = []
-    if "associative_recall" in config.tasks and config.load_patterns:
+    load_units: list[dict[str, Any]] = []
+    if "associative_recall" in config.tasks:  # the main runs already cover n_patterns = assoc_patterns
         load_units = [
             {"task": "associative_recall", "seed": s, "kind": "load", "overrides": {"n_patterns": p}}
-            for p in config.load_patterns
+            for p in config.load_patterns if p != config.assoc_patterns
             for s in config.seeds[: config.load_seeds]
         ]
-        load_results = ctx.trials("load", load_units, lambda u: run_unit(u, config), desc="load")
+    everything = _run_units(ctx, "units", units + load_units, config)
+    results = [r for r in everything[: len(units)]]
+    load_results = [r for r in everything[len(units):]]
+    if "associative_recall" in config.tasks and config.assoc_patterns in config.load_patterns:
+        load_results += [
+            {**r, "overrides": {"n_patterns": config.assoc_patterns}}
+            for r in results if r["task"] == "associative_recall" and r["seed"] in config.seeds[: config.load_seeds]
+        ]
     summary = aggregate(results, config)
     if load_results:
         summary["load"] = load_table(load_results)
@@ -441,7 +467,7 @@ QUICK = {
     "sr_max_delay": 2, "sr_train": 10, "sr_test": 6, "delays": (0, 2), "delay_test": 4,
     "seq_length": 3, "seq_units": 30, "seq_train": 6, "seq_test": 4,
     "cont_patterns": 2, "cont_units": 40, "cont_train": 10, "cont_test": 6,
-    "lstm_epochs": 10,
+    "lstm_epochs": 60, "workers": 2,
 }
 
 EXPERIMENT = Experiment(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from brian2 import mV, ms, second
+from brian2 import metre, mV, ms, second
 
 from neurosim import (
     LIF,
@@ -30,7 +30,7 @@ SMALL = AssociativeRecall(n_patterns=2, n_units=20, coding_level=0.2, cue_fracti
 def _pairing(pre_ms: float, post_ms: float, rule: CoActivityHebb) -> float:
     """Weight change of one synapse between two neurons forced to fire once each (100 mV kicks; J = 0 so
     plasticity cannot feed back on the spikes)."""
-    instant = ConductionDelay(base=0 * ms)
+    instant = ConductionDelay(base=0 * ms, velocity=1e9 * metre / second)  # distance adds nothing
     kicks = SpikeSource(indices=(0, 1), times=[pre_ms - 1, post_ms - 1] * ms)
     cell = LIF(synapse="delta", refractory=0 * ms)
     desc = NetworkDescription(
@@ -38,7 +38,8 @@ def _pairing(pre_ms: float, post_ms: float, rule: CoActivityHebb) -> float:
         projections=(
             Projection("kick_pre", "kick", "pre", 100 * mV, connectivity=_explicit((0,), (0,)), delay=instant),
             Projection("kick_post", "kick", "post", 100 * mV, connectivity=_explicit((1,), (0,)), delay=instant),
-            Projection("syn", "pre", "post", 0 * mV, connectivity=OneToOne(), rules=(rule,), w_init=0.5),
+            Projection("syn", "pre", "post", 0 * mV, connectivity=OneToOne(), rules=(rule,), w_init=0.5,
+                       delay=instant),
         ),
         dt=0.1 * ms,
     )

@@ -89,21 +89,21 @@ PLASTIC = ("mem_mem", "mem_out")
 
 @dataclass(frozen=True)
 class CoActivityHebb(Rule):
-    """Symmetric co-activity Hebbian rule with per-neuron traces (a symmetric STDP window).
+    """Symmetric co-activity Hebbian rule (a symmetric STDP window; Hebb 1949).
 
-    Traces ``apre`` (presynaptic neuron) and ``apost`` (postsynaptic neuron) jump by 1 at each spike and decay
-    with ``tau``. A postsynaptic spike adds ``eta·apre``, a presynaptic spike adds ``eta·apost − depress``: pairs
-    firing together within ~``tau`` in either order potentiate; a presynaptic spike whose target is silent
-    depresses by ``depress``. ``gate`` (a shared synapse variable, 1 by default) switches learning on and off
-    between runs without recompiling (``synapses.<name>_gate = 0``). As a weight rule it changes ``w``; under
-    :class:`~neurosim.plasticity.reward.RewardModulated` its ``dw`` becomes eligibility instead.
+    Event-driven traces ``apre`` and ``apost`` jump by 1 at each pre- / postsynaptic spike (at the synapse) and
+    decay with ``tau``. A postsynaptic spike adds ``eta·apre``, a presynaptic spike adds ``eta·apost − depress``:
+    a pair Δt apart potentiates by ``eta·exp(−|Δt|/tau)`` in either order; a presynaptic spike whose target is
+    silent depresses by ``depress``. ``gate`` (a shared synapse variable, 1 by default) switches learning on
+    and off between runs without recompiling (``synapses.<name>_gate = 0``). As a weight rule it changes ``w``;
+    under :class:`~neurosim.plasticity.reward.RewardModulated` its ``dw`` becomes eligibility instead.
     """
 
     role = "weight"
     namespace = "hebb"
 
     eta: float = 0.05  # potentiation per unit of the partner's trace
-    tau: Quantity = 20 * ms  # coincidence window (decay of the per-neuron traces)
+    tau: Quantity = 20 * ms  # coincidence window (decay of the traces)
     depress: float = 0.0  # depression per presynaptic spike (>= 0)
 
     def __post_init__(self) -> None:
@@ -114,15 +114,14 @@ class CoActivityHebb(Rule):
 
     def code(self) -> RuleCode:
         return RuleCode(
-            equations="gate : 1 (shared)",
+            equations=(
+                "gate : 1 (shared)\n"
+                "dapre/dt = -apre/tau : 1 (event-driven)\n"
+                "dapost/dt = -apost/tau : 1 (event-driven)"
+            ),
             initial={"gate": 1.0},
-            pre_equations="dapre/dt = -apre/tau : 1",
-            post_equations="dapost/dt = -apost/tau : 1",
-            pre_on_spike="apre += 1",
-            post_on_spike="apost += 1",
-            on_pre="dw = gate*(eta*apost_post - depress)",
-            on_post="dw = gate*eta*apre_pre",
-            pre_timing="emission",
+            on_pre="apre += 1\ndw = gate*(eta*apost - depress)",
+            on_post="apost += 1\ndw = gate*eta*apre",
         )
 
 
@@ -172,6 +171,7 @@ class SpikingParams(Describable):
     # reward learning (three-factor rule)
     elig_eta: float = 0.1  # co-activity → eligibility
     elig_tau: Quantity = 20 * ms
+    elig_depress: float = 0.02  # per presynaptic spike: silent readout neurons get negative eligibility
     reward_eta: Quantity = 10 * Hz  # dw/dt = η·da·c
     tau_c: Quantity = 100 * ms  # eligibility decay
     tau_da: Quantity = 50 * ms  # dopamine decay
@@ -338,7 +338,7 @@ class SpikingLearner(LearnerBase):
         dense = GaussianKernel(p_max=p.connection_p, sigma=4 * p.box)  # ~p everywhere within the box
         stp = TsodyksMarkram(U=p.U, tau_d=p.tau_d, tau_f=p.tau_f)
         hebb = CoActivityHebb(eta=p.hebb_eta, tau=p.hebb_tau, depress=p.hebb_depress)
-        elig = CoActivityHebb(eta=p.elig_eta, tau=p.elig_tau, name="elig")
+        elig = CoActivityHebb(eta=p.elig_eta, tau=p.elig_tau, depress=p.elig_depress, name="elig")
         reward = RewardModulated(tau_c=p.tau_c, tau_da=p.tau_da, eta=p.reward_eta, period=10 * ms)
         lo, hi = p.w_out_init
         projections = [
@@ -477,11 +477,11 @@ class SpikingLearner(LearnerBase):
         """Start a trial from rest (a global inhibitory reset): membrane potentials, the rules' neuron traces,
         short-term plasticity and (unless a reward is still due) the readout's eligibility."""
         self._reset_activity()
-        for name, group in self.sim.groups.items():
-            if name != "input":
-                for var in group.variables:
-                    if var.endswith(("_apre", "_apost")):
-                        setattr(group, var, 0.0)
+        for name in PLASTIC:
+            syn = self.sim.synapses[name]
+            prefix = "hebb" if name == "mem_mem" else "elig"
+            setattr(syn, f"{prefix}_apre", 0.0)
+            setattr(syn, f"{prefix}_apost", 0.0)
         self.sim.synapses["mem_mem"].stp_x = 1.0
         if eligibility:
             self.sim.synapses["mem_out"].reward_c = 0.0

@@ -1,0 +1,98 @@
+"""experiments/compare_lstm.py: every task on both backends, results.json schema, results.md and figures."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+FIGURES = ("accuracy_vs_delay", "accuracy_vs_load", "accuracy_vs_pruning", "accuracy_vs_training", "retention")
+TASK_NAMES = ("associative_recall", "paired_association", "store_recall", "sequence_recall", "continual_learning")
+REQUIRED = ("accuracy", "train_trials", "train_wall_s", "test_wall_s", "parameters", "ops", "energy_j")
+
+#: The smallest sizes: every task, both backends, a trial or two each.
+TINY = {
+    "seeds": (0,),
+    "assoc_patterns": 2, "assoc_units": 10, "assoc_coding": 0.2, "assoc_train": 2, "assoc_test": 1,
+    "load_patterns": (2,), "prune_fractions": (0.0, 0.5), "prune_test": 1,
+    "paired_pairs": 2, "paired_units": 10, "paired_train": 2, "paired_test": 1,
+    "sr_max_delay": 1, "sr_train": 2, "sr_test": 1, "delays": (0, 1), "delay_test": 1,
+    "seq_length": 2, "seq_units": 10, "seq_train": 1, "seq_test": 1,
+    "cont_patterns": 1, "cont_units": 10, "cont_train": 1, "cont_test": 1,
+    "lstm_epochs": 1, "workers": 1,
+}
+
+
+def _experiment():
+    from neurosim import cli
+
+    return cli.find_experiment("compare_lstm")
+
+
+def _check_outputs(out: Path, seeds: list[int]) -> dict:
+    data = json.loads((out / "results.json").read_text())
+    assert set(data) >= {"tasks", "config", "seeds"} and data["seeds"] == seeds
+    assert tuple(data["tasks"]) == TASK_NAMES
+    for name, per in data["tasks"].items():
+        assert set(per) == {"snn", "lstm"}, name
+        for backend, entry in per.items():
+            for field in REQUIRED:
+                assert isinstance(entry[field], (int, float)), (name, backend, field)
+            assert 0.0 <= entry["accuracy"] <= 1.0
+            assert entry["parameters"] > 0 and entry["ops"] > 0 and entry["energy_j"] > 0
+    assert data["tasks"]["continual_learning"]["snn"]["retention_a"] is not None
+    assert "accuracy_vs_delay" in data["tasks"]["store_recall"]["snn"]
+    assert "accuracy_vs_pruned_fraction" in data["tasks"]["associative_recall"]["lstm"]
+    table = (out / "results.md").read_text()
+    assert "| associative_recall | snn |" in table and "| continual_learning | lstm |" in table
+    assert "Targets (issue 4)" in table
+    for fig in FIGURES:
+        assert (out / f"{fig}.png").stat().st_size > 1000, fig
+    return data
+
+
+def test_tiny_comparison_writes_the_required_results(tmp_path):
+    """The experiment's contract (issue 4): results.json {"tasks": {TASK: {"snn"|"lstm": {accuracy, ...}}},
+    "config", "seeds"}, a Markdown table and the five figures, for every task on both backends."""
+    experiment = _experiment()
+    config = experiment.make_config(None, [f"{k}={_toml(v)}" for k, v in TINY.items()])
+    experiment.execute(config, tmp_path / "run", seed=0)
+    data = _check_outputs(tmp_path / "run", [0])
+    # matched sizes: the LSTM's weights ≈ the spiking network's plastic synapses
+    for name, per in data["tasks"].items():
+        snn, lstm = per["snn"]["parameters"], per["lstm"]["parameters"]
+        assert abs(lstm - snn) <= 0.5 * snn, (name, snn, lstm)
+
+
+def test_bad_config_is_refused_before_running(tmp_path):
+    from neurosim.experiment import ExperimentError
+    from neurosim.validation import ParameterError
+
+    experiment = _experiment()
+    with pytest.raises(ParameterError, match="'tasks'"):
+        experiment.make_config(None, ['tasks=["nope"]'])
+    with pytest.raises(ParameterError, match="'delays'"):
+        experiment.make_config(None, ["sr_max_delay=2", "delays=[0, 4]"])
+    with pytest.raises(ExperimentError, match="unknown config key"):
+        experiment.make_config(None, ["n_hidden=3"])
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_quick_run_finishes_in_ten_minutes(tmp_path):
+    """Issue 4: ``--quick`` runs every task on both backends in under 10 minutes on two CPU cores."""
+    experiment = _experiment()
+    start = time.perf_counter()
+    experiment.execute(experiment.make_config(None, [], quick=True), tmp_path / "quick", seed=0, quick=True)
+    assert time.perf_counter() - start < 600
+    _check_outputs(tmp_path / "quick", [0, 1])
+
+
+def _toml(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)

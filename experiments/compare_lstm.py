@@ -11,9 +11,11 @@ continual learning) runs on both backends with identical trials and seeds:
   synapses (:func:`~neurosim.learners.lstm.hidden_size_for_parameters`).
 
 One checkpointed unit of work is one task × seed (both backends); extra units sweep the number of stored
-patterns (load). Writes ``results.json`` (``{"tasks": {TASK: {BACKEND: {...}}}, "config", "seeds"}``: means over
-seeds, with ``*_std`` spreads and the per-seed records), ``results.md`` and the figures ``accuracy_vs_delay``,
-``accuracy_vs_load``, ``accuracy_vs_pruning``, ``accuracy_vs_training`` and ``retention``.
+patterns (load). Writes ``results.json`` (``{"tasks": {TASK: {BACKEND: {...}}}, "config", "seeds"}``:
+means over seeds, with ``*_std`` spreads and the per-seed records), ``results.md`` and the figures
+``accuracy_vs_delay``, ``accuracy_vs_load``, ``accuracy_vs_pruning``, ``accuracy_vs_training`` and
+``retention``.
+
 Targets (issue 4) are checked in ``results.md``: associative recall ≥ 90% with ≥ 10 patterns from 50% cues,
 store-recall ≥ 90% at delays up to 1.2 s (snn) and ≥ 95% (lstm), retention of A better on the snn.
 """
@@ -33,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.learners.base import run_task  # noqa: E402
-from neurosim.metrics import accuracy as pooled_accuracy  # noqa: E402
 from neurosim.metrics import summarize  # noqa: E402
 from neurosim.tasks import (  # noqa: E402
     AssociativeRecall,
@@ -54,28 +55,32 @@ FIELDS = ("accuracy", "train_trials", "train_wall_s", "test_wall_s", "parameters
 @dataclass(frozen=True)
 class Config:
     seeds: tuple[int, ...] = (0, 1, 2)  # task and learner seeds (mean and spread over them)
+    coding_level: float = 0.1  # fraction of active units in every pattern task's patterns
     tasks: tuple[str, ...] = TASKS  # which tasks to run
     # associative recall (issue 4 target: >= 90% with >= 10 patterns from 50% cues)
     assoc_patterns: int = 10  # P stored patterns
     assoc_units: int = 100  # N units per pattern (input channels)
-    assoc_coding: float = 0.1  # coding level f
     assoc_cue: float = 0.5  # cue fraction c at test
-    assoc_train: int = 120  # training trials (full patterns)
+    assoc_train: int = (
+        250  # training trials (full patterns); trial and error over 10 classes: ~25 per pattern
+    )
     assoc_test: int = 50  # test trials (50% cues)
     load_patterns: tuple[int, ...] = (5, 10, 20)  # accuracy vs load: numbers of stored patterns
     load_seeds: int = 1  # seeds used for the load sweep (the first ones of ``seeds``)
     prune_fractions: tuple[float, ...] = (0.0, 0.5, 0.75, 0.9, 0.95)  # accuracy vs pruned fraction (assoc)
-    prune_test: int = 30  # test trials per pruned fraction
+    prune_test: int = 20  # test trials per pruned fraction
     # paired association
     paired_pairs: int = 8
     paired_units: int = 50
-    paired_train: int = 100
+    paired_train: int = 160
     paired_test: int = 40
     # store-recall (Bellec et al. 2018); value_with_store: the LSNN-official variant (value shown with STORE)
     sr_max_delay: int = 6  # delays 0 .. max (6 steps × 200 ms = 1.2 s)
-    sr_p_store: float = 0.5  # STORE probability per waiting step (Bellec et al.: 1/7; higher = shorter trials)
+    sr_p_store: float = (
+        0.5  # STORE probability per waiting step (Bellec et al.: 1/7; higher = shorter trials)
+    )
     sr_value_with_store: bool = True
-    sr_train: int = 60
+    sr_train: int = 80
     sr_test: int = 30
     delays: tuple[int, ...] = (0, 2, 4, 6)  # accuracy vs delay: fixed delays tested after training
     delay_test: int = 16  # test trials per fixed delay
@@ -88,15 +93,15 @@ class Config:
     # continual learning: A then B
     cont_patterns: int = 5  # patterns per set
     cont_units: int = 100
-    cont_train: int = 60  # training trials per set
+    cont_train: int = 80  # training trials per set
     cont_test: int = 30  # test trials per set
     # LSTM (BPTT with Adam); the spiking learner's settings are SpikingParams defaults (see results)
-    lstm_epochs: int = 20  # passes over the training trials
+    lstm_epochs: int = 40  # passes over the training trials
     lstm_lr: float = 1e-2
     lstm_batch: int = 16
     snn_assembly: int = 20  # neurons per stored item in the spiking memory (SpikingLearner.for_task)
     snn_target: str = "numpy"  # Brian2 target of the spiking learner (numpy: no compile wait; see docs)
-    workers: int = 1  # processes running task × seed units in parallel (results identical to workers=1)
+    workers: int = 2  # processes running task × seed units in parallel (results identical to workers=1)
 
     def __post_init__(self) -> None:
         owner = "compare_lstm"
@@ -106,9 +111,25 @@ class Config:
             check_number(owner, "seeds", s, low=0, integer=True)
         for t in self.tasks:
             check_choice(owner, "tasks", t, TASKS)
-        for name in ("assoc_train", "assoc_test", "paired_train", "paired_test", "sr_train", "sr_test",
-                     "seq_train", "seq_test", "cont_train", "cont_test", "prune_test", "delay_test",
-                     "lstm_epochs", "lstm_batch", "snn_assembly", "load_seeds", "workers"):
+        for name in (
+            "assoc_train",
+            "assoc_test",
+            "paired_train",
+            "paired_test",
+            "sr_train",
+            "sr_test",
+            "seq_train",
+            "seq_test",
+            "cont_train",
+            "cont_test",
+            "prune_test",
+            "delay_test",
+            "lstm_epochs",
+            "lstm_batch",
+            "snn_assembly",
+            "load_seeds",
+            "workers",
+        ):
             check_number(owner, name, getattr(self, name), low=1, integer=True)
         for f in self.prune_fractions:
             check_number(owner, "prune_fractions", f, low=0, high=1)
@@ -121,20 +142,36 @@ def make_task(name: str, config: Config, **overrides: Any) -> Task:
     """The task ``name`` with the config's knobs (``overrides`` replace them)."""
     c = config
     if name == "associative_recall":
-        knobs = dict(n_patterns=c.assoc_patterns, n_units=c.assoc_units, coding_level=c.assoc_coding,
-                     cue_fraction=c.assoc_cue)
+        knobs = dict(
+            n_patterns=c.assoc_patterns,
+            n_units=c.assoc_units,
+            coding_level=c.coding_level,
+            cue_fraction=c.assoc_cue,
+        )
         return AssociativeRecall(**{**knobs, **overrides})
     if name == "paired_association":
-        return PairedAssociation(**{**dict(n_pairs=c.paired_pairs, n_units=c.paired_units), **overrides})
+        knobs = dict(n_pairs=c.paired_pairs, n_units=c.paired_units, coding_level=c.coding_level)
+        return PairedAssociation(**{**knobs, **overrides})
     if name == "store_recall":
-        knobs = dict(min_delay=0, max_delay=c.sr_max_delay, p_store=c.sr_p_store,
-                     value_with_store=c.sr_value_with_store)
+        knobs = dict(
+            min_delay=0,
+            max_delay=c.sr_max_delay,
+            p_store=c.sr_p_store,
+            value_with_store=c.sr_value_with_store,
+        )
         return StoreRecall(**{**knobs, **overrides})
     if name == "sequence_recall":
-        knobs = dict(length=c.seq_length, n_units=c.seq_units, n_sequences=c.seq_sequences)
+        knobs = dict(
+            length=c.seq_length, n_units=c.seq_units, n_sequences=c.seq_sequences, coding_level=c.coding_level
+        )
         return SequenceRecall(**{**knobs, **overrides})
     if name == "continual_learning":
-        knobs = dict(n_patterns_per_set=c.cont_patterns, n_units=c.cont_units, cue_fraction=c.assoc_cue)
+        knobs = dict(
+            n_patterns_per_set=c.cont_patterns,
+            n_units=c.cont_units,
+            cue_fraction=c.assoc_cue,
+            coding_level=c.coding_level,
+        )
         return ContinualAssociative(**{**knobs, **overrides})
     fail("compare_lstm", "task", name, f"allowed: {TASKS}")
     raise AssertionError  # pragma: no cover
@@ -142,8 +179,13 @@ def make_task(name: str, config: Config, **overrides: Any) -> Task:
 
 def sizes(name: str, config: Config) -> tuple[int, int]:
     """(training trials, test trials) of a task."""
-    prefix = {"associative_recall": "assoc", "paired_association": "paired", "store_recall": "sr",
-              "sequence_recall": "seq", "continual_learning": "cont"}[name]
+    prefix = {
+        "associative_recall": "assoc",
+        "paired_association": "paired",
+        "store_recall": "sr",
+        "sequence_recall": "seq",
+        "continual_learning": "cont",
+    }[name]
     return getattr(config, f"{prefix}_train"), getattr(config, f"{prefix}_test")
 
 
@@ -153,9 +195,17 @@ def make_learners(task: Task, config: Config, seed: int) -> dict[str, Any]:
     from neurosim.learners.lstm import LSTMLearner
     from neurosim.learners.spiking import SpikingLearner
 
-    snn = SpikingLearner.for_task(task, assembly_size=config.snn_assembly, seed=seed, target=config.snn_target)
-    lstm = LSTMLearner.for_parameters(task, snn.n_parameters, lr=config.lstm_lr, epochs=config.lstm_epochs,
-                                      batch_size=config.lstm_batch, seed=seed)
+    snn = SpikingLearner.for_task(
+        task, assembly_size=config.snn_assembly, seed=seed, target=config.snn_target
+    )
+    lstm = LSTMLearner.for_parameters(
+        task,
+        snn.n_parameters,
+        lr=config.lstm_lr,
+        epochs=config.lstm_epochs,
+        batch_size=config.lstm_batch,
+        seed=seed,
+    )
     return {"snn": snn, "lstm": lstm}
 
 
@@ -164,6 +214,8 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
     name, seed = unit["task"], int(unit["seed"])
     task = make_task(name, config, **unit.get("overrides", {}))
     n_train, n_test = sizes(name, config)
+    if "n_patterns" in unit.get("overrides", {}):  # the same training per pattern at every load
+        n_train = max(1, round(n_train * unit["overrides"]["n_patterns"] / config.assoc_patterns))
     out: dict[str, Any] = {"task": name, "seed": seed, "overrides": unit.get("overrides", {})}
     for backend, learner in make_learners(task, config, seed).items():
         record = run_task(learner, task, n_train, n_test, seed)
@@ -175,7 +227,9 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
             res["delays"] = {}
             for d in config.delays:
                 fixed = make_task(name, config, min_delay=d, max_delay=d)
-                res["delays"][str(d)] = float(learner.evaluate(fixed.trials(config.delay_test, seed, "test")).accuracy)
+                res["delays"][str(d)] = float(
+                    learner.evaluate(fixed.trials(config.delay_test, seed, "test")).accuracy
+                )
         if name == "associative_recall":
             probe = task.trials(config.prune_test, seed + 1000, "test")
             res["pruning"] = {}
@@ -193,7 +247,7 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
 
 
 def aggregate(results: list[dict[str, Any]], config: Config) -> dict[str, Any]:
-    """results.json: per task and backend, the mean over seeds of every record field, spreads, per-seed data."""
+    """results.json: per task and backend, the mean over seeds of every record field, spreads, per seed."""
     tasks: dict[str, Any] = {}
     for name in config.tasks:
         rows = [r for r in results if r["task"] == name]
@@ -241,7 +295,9 @@ def load_table(load_results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {b: {} for b in BACKENDS}
     for backend in BACKENDS:
         for p in sorted({r["overrides"]["n_patterns"] for r in load_results}):
-            values = [r[backend]["record"]["accuracy"] for r in load_results if r["overrides"]["n_patterns"] == p]
+            values = [
+                r[backend]["record"]["accuracy"] for r in load_results if r["overrides"]["n_patterns"] == p
+            ]
             stats = summarize(values)
             out[backend][str(p)] = {"mean": stats["mean"], "std": stats["std"], "values": values}
     return out
@@ -254,62 +310,100 @@ def targets(summary: dict[str, Any], config: Config) -> list[tuple[str, bool | N
     if "associative_recall" in t:
         acc = t["associative_recall"]["snn"]["accuracy"]
         ok = acc >= 0.9 and config.assoc_patterns >= 10 and config.assoc_cue <= 0.5
-        out.append((f"snn associative recall >= 90% with >= 10 patterns from 50% cues "
-                    f"(run: {config.assoc_patterns} patterns, cue {config.assoc_cue:g})", ok, f"{acc:.3f}"))
+        out.append(
+            (
+                f"snn associative recall >= 90% with >= 10 patterns from 50% cues "
+                f"(run: {config.assoc_patterns} patterns, cue {config.assoc_cue:g})",
+                ok,
+                f"{acc:.3f}",
+            )
+        )
     if "store_recall" in t:
         curve = t["store_recall"]["snn"].get("accuracy_vs_delay", {})
         worst = min((v["mean"] for v in curve.values()), default=float("nan"))
         longest = max((int(d) for d in curve), default=0)
         ok = worst >= 0.9 and longest * 0.2 >= 1.2 - 1e-9
-        out.append((f"snn store-recall >= 90% at every delay up to 1.2 s (run: up to {longest * 0.2:.1f} s)",
-                    ok, f"min over delays {worst:.3f}"))
+        out.append(
+            (
+                f"snn store-recall >= 90% at every delay up to 1.2 s (run: up to {longest * 0.2:.1f} s)",
+                ok,
+                f"min over delays {worst:.3f}",
+            )
+        )
         lstm = t["store_recall"]["lstm"]["accuracy"]
         out.append(("lstm store-recall >= 95%", lstm >= 0.95, f"{lstm:.3f}"))
     if "continual_learning" in t:
         s = t["continual_learning"]["snn"].get("retention_a", float("nan"))
         lstm = t["continual_learning"]["lstm"].get("retention_a", float("nan"))
-        out.append(("retention of A: snn better than lstm", bool(s > lstm), f"snn {s:.3f} vs lstm {lstm:.3f}"))
+        out.append(
+            ("retention of A: snn better than lstm", bool(s > lstm), f"snn {s:.3f} vs lstm {lstm:.3f}")
+        )
     return out
 
 
 def markdown(summary: dict[str, Any], config: Config, wall_s: float) -> str:
     """results.md: the comparison table, the targets and the hyperparameters."""
-    lines = ["# Spiking network vs LSTM on the recall tasks", "",
-             f"Seeds: {list(config.seeds)}; mean ± standard deviation over seeds. Wall time of the run: "
-             f"{wall_s:.0f} s.", "",
-             "| task | backend | accuracy | train trials | train wall (s) | test wall (s) | parameters | ops | "
-             "energy (J) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Spiking network vs LSTM on the recall tasks",
+        "",
+        f"Seeds: {list(config.seeds)}; mean ± standard deviation over seeds. Wall time of the run: "
+        f"{wall_s:.0f} s.",
+        "",
+        "| task | backend | accuracy | train trials | train wall (s) | test wall (s) | parameters | ops | "
+        "energy (J) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, per in summary["tasks"].items():
         for backend, e in per.items():
             lines.append(
-                f"| {name} | {backend} | {e['accuracy']:.3f} ± {e['accuracy_std']:.3f} | {e['train_trials']:.0f} | "
-                f"{e['train_wall_s']:.1f} | {e['test_wall_s']:.1f} | {e['parameters']:.0f} | {e['ops']:.3g} | "
+                f"| {name} | {backend} | {e['accuracy']:.3f} ± {e['accuracy_std']:.3f} | "
+                f"{e['train_trials']:.0f} | {e['train_wall_s']:.1f} | {e['test_wall_s']:.1f} | "
+                f"{e['parameters']:.0f} | {e['ops']:.3g} | "
                 f"{e['energy_j']:.3g} |"
             )
-    lines += ["", "ops: synaptic events (snn) or multiply-accumulates (lstm, forward + backward); energy: ops × "
-              "23.6 pJ (+ 120 pJ per plastic update) on Loihi (Davies et al. 2018) vs 4.6 pJ per 32-bit MAC "
-              "(Horowitz 2014). The snn learns in one pass, online; the lstm makes "
-              f"{config.lstm_epochs} passes over the same trials (train trials count presentations).", ""]
+    lines += [
+        "",
+        "ops: synaptic events (snn) or multiply-accumulates (lstm, forward + backward); energy: ops × "
+        "23.6 pJ (+ 120 pJ per plastic update) on Loihi (Davies et al. 2018) vs 4.6 pJ per 32-bit MAC "
+        "(Horowitz 2014). The snn learns in one pass, online; the lstm makes "
+        f"{config.lstm_epochs} passes over the same trials (train trials count presentations).",
+        "",
+    ]
     if "continual_learning" in summary["tasks"]:
-        lines += ["## Continual learning (A then B)", "", "| backend | A before B | A after B | B | retention of A |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "## Continual learning (A then B)",
+            "",
+            "| backend | A before B | A after B | B | retention of A |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for backend, e in summary["tasks"]["continual_learning"].items():
-            lines.append(f"| {backend} | {e.get('accuracy_a_before', float('nan')):.3f} | "
-                         f"{e.get('accuracy_a_after', float('nan')):.3f} | {e.get('accuracy_b', float('nan')):.3f} | "
-                         f"{e.get('retention_a', float('nan')):.3f} |")
+            lines.append(
+                f"| {backend} | {e.get('accuracy_a_before', float('nan')):.3f} | "
+                f"{e.get('accuracy_a_after', float('nan')):.3f} | {e.get('accuracy_b', float('nan')):.3f} | "
+                f"{e.get('retention_a', float('nan')):.3f} |"
+            )
         lines.append("")
     if "store_recall" in summary["tasks"]:
-        lines += ["## Store-recall accuracy vs delay", "", "| delay (steps × 200 ms) | snn | lstm |", "| --- | --- | --- |"]
+        lines += [
+            "## Store-recall accuracy vs delay",
+            "",
+            "| delay (steps × 200 ms) | snn | lstm |",
+            "| --- | --- | --- |",
+        ]
         sr = summary["tasks"]["store_recall"]
         for d in sr["snn"].get("accuracy_vs_delay", {}):
-            lines.append(f"| {d} | {sr['snn']['accuracy_vs_delay'][d]['mean']:.3f} | "
-                         f"{sr['lstm']['accuracy_vs_delay'][d]['mean']:.3f} |")
+            lines.append(
+                f"| {d} | {sr['snn']['accuracy_vs_delay'][d]['mean']:.3f} | "
+                f"{sr['lstm']['accuracy_vs_delay'][d]['mean']:.3f} |"
+            )
         lines.append("")
     if summary.get("load"):
         lines += ["## Associative recall vs load", "", "| patterns | snn | lstm |", "| --- | --- | --- |"]
         for p in summary["load"]["snn"]:
-            lines.append(f"| {p} | {summary['load']['snn'][p]['mean']:.3f} | {summary['load']['lstm'][p]['mean']:.3f} |")
+            lines.append(
+                f"| {p} | {summary['load']['snn'][p]['mean']:.3f} | "
+                f"{summary['load']['lstm'][p]['mean']:.3f} |"
+            )
         lines.append("")
     lines += ["## Targets (issue 4)", ""]
     for text, ok, measured in summary["targets"]:
@@ -318,11 +412,18 @@ def markdown(summary: dict[str, Any], config: Config, wall_s: float) -> str:
     lines += ["", "## Hyperparameters", "", "Spiking learner (per task, `SpikingParams` + sizes):", ""]
     for name, per in summary["tasks"].items():
         hp = per["snn"]["hyperparameters"]
-        lines.append(f"- {name}: populations {hp.get('populations')}, plastic synapses "
-                     f"{per['snn']['parameters']:.0f}; lstm hidden size {per['lstm']['hyperparameters'].get('hidden_size')}")
-    lines += ["", "All spiking settings are in results.json (`tasks.*.snn.hyperparameters`); LSTM: Adam, lr "
-              f"{config.lstm_lr:g}, batch {config.lstm_batch}, {config.lstm_epochs} epochs, cross-entropy on scored "
-              "steps, gradient norm clipped at 1.", ""]
+        lines.append(
+            f"- {name}: populations {hp.get('populations')}, plastic synapses "
+            f"{per['snn']['parameters']:.0f}; lstm hidden size "
+            f"{per['lstm']['hyperparameters'].get('hidden_size')}"
+        )
+    lines += [
+        "",
+        "All spiking settings are in results.json (`tasks.*.snn.hyperparameters`); LSTM: Adam, lr "
+        f"{config.lstm_lr:g}, batch {config.lstm_batch}, {config.lstm_epochs} epochs, cross-entropy on "
+        "scored steps, gradient norm clipped at 1.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -340,8 +441,15 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
 
     def errorplot(ax: Any, curve: dict[str, Any], backend: str, scale: float = 1.0) -> None:
         xs = [float(x) * scale for x in curve]
-        ax.errorbar(xs, [v["mean"] for v in curve.values()], yerr=[v["std"] for v in curve.values()],
-                    marker="o", capsize=3, color=colors[backend], label=backend)
+        ax.errorbar(
+            xs,
+            [v["mean"] for v in curve.values()],
+            yerr=[v["std"] for v in curve.values()],
+            marker="o",
+            capsize=3,
+            color=colors[backend],
+            label=backend,
+        )
 
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     if "store_recall" in tasks:
@@ -356,7 +464,12 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
     for b in BACKENDS:
         errorplot(ax, summary.get("load", {}).get(b, {}), b)
     ax.axhline(0.9, color="0.7", ls="--", lw=1)
-    ax.set(xlabel="stored patterns", ylabel="accuracy (50% cues)", title="associative recall vs load", ylim=(0, 1.05))
+    ax.set(
+        xlabel="stored patterns",
+        ylabel="accuracy (50% cues)",
+        title="associative recall vs load",
+        ylim=(0, 1.05),
+    )
     ax.legend()
     ctx.save_figure(fig, "accuracy_vs_load")
 
@@ -364,8 +477,12 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
     if "associative_recall" in tasks:
         for b in BACKENDS:
             errorplot(ax, tasks["associative_recall"][b].get("accuracy_vs_pruned_fraction", {}), b)
-    ax.set(xlabel="pruned fraction of trainable synapses / weights", ylabel="accuracy",
-           title="associative recall under pruning", ylim=(0, 1.05))
+    ax.set(
+        xlabel="pruned fraction of trainable synapses / weights",
+        ylabel="accuracy",
+        title="associative recall under pruning",
+        ylim=(0, 1.05),
+    )
     ax.legend(title="snn: frontal (|w|) · lstm: torch magnitude", fontsize=7, title_fontsize=7)
     ctx.save_figure(fig, "accuracy_vs_pruning")
 
@@ -393,8 +510,15 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
         x = np.arange(len(keys))
         for k, b in enumerate(BACKENDS):
             e = tasks["continual_learning"][b]
-            ax.bar(x + 0.38 * (k - 0.5), [e.get(key, np.nan) for key in keys], 0.38,
-                   yerr=[e.get(f"{key}_std", 0) for key in keys], color=colors[b], label=b, capsize=3)
+            ax.bar(
+                x + 0.38 * (k - 0.5),
+                [e.get(key, np.nan) for key in keys],
+                0.38,
+                yerr=[e.get(f"{key}_std", 0) for key in keys],
+                color=colors[b],
+                label=b,
+                capsize=3,
+            )
         ax.set_xticks(x, ["A after A", "A after B", "B after B"])
     ax.set(ylabel="accuracy", title="continual learning: retention of A", ylim=(0, 1.05))
     ax.legend()
@@ -404,7 +528,9 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
 # ---------------------------------------------------------------------------------------------------- run
 
 
-def _run_units(ctx: RunContext, key: str, units: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+def _run_units(
+    ctx: RunContext, key: str, units: list[dict[str, Any]], config: Config
+) -> list[dict[str, Any]]:
     """``ctx.trials`` over ``units`` (checkpointed one by one); with ``workers > 1`` the pending units are
     computed ahead in a pool of forked processes and handed to ``ctx.trials`` in order. Every unit derives
     its randomness from its own seed, so the results do not depend on ``workers``."""
@@ -430,16 +556,18 @@ def run(config: Config, ctx: RunContext) -> dict[str, Any]:
     if "associative_recall" in config.tasks:  # the main runs already cover n_patterns = assoc_patterns
         load_units = [
             {"task": "associative_recall", "seed": s, "kind": "load", "overrides": {"n_patterns": p}}
-            for p in config.load_patterns if p != config.assoc_patterns
+            for p in config.load_patterns
+            if p != config.assoc_patterns
             for s in config.seeds[: config.load_seeds]
         ]
     everything = _run_units(ctx, "units", units + load_units, config)
     results = [r for r in everything[: len(units)]]
-    load_results = [r for r in everything[len(units):]]
+    load_results = [r for r in everything[len(units) :]]
     if "associative_recall" in config.tasks and config.assoc_patterns in config.load_patterns:
         load_results += [
             {**r, "overrides": {"n_patterns": config.assoc_patterns}}
-            for r in results if r["task"] == "associative_recall" and r["seed"] in config.seeds[: config.load_seeds]
+            for r in results
+            if r["task"] == "associative_recall" and r["seed"] in config.seeds[: config.load_seeds]
         ]
     summary = aggregate(results, config)
     if load_results:
@@ -461,13 +589,33 @@ def run(config: Config, ctx: RunContext) -> dict[str, Any]:
 
 QUICK = {
     "seeds": (0, 1),
-    "assoc_patterns": 5, "assoc_units": 50, "assoc_train": 25, "assoc_test": 10,
-    "load_patterns": (3, 5), "prune_fractions": (0.0, 0.5, 0.9), "prune_test": 6,
-    "paired_pairs": 4, "paired_units": 30, "paired_train": 16, "paired_test": 8,
-    "sr_max_delay": 2, "sr_train": 10, "sr_test": 6, "delays": (0, 2), "delay_test": 4,
-    "seq_length": 3, "seq_units": 30, "seq_train": 6, "seq_test": 4,
-    "cont_patterns": 2, "cont_units": 40, "cont_train": 10, "cont_test": 6,
-    "lstm_epochs": 60, "workers": 2,
+    "assoc_patterns": 5,
+    "assoc_units": 50,
+    "coding_level": 0.2,
+    "assoc_train": 24,
+    "assoc_test": 10,
+    "load_patterns": (3, 5),
+    "prune_fractions": (0.0, 0.9),
+    "prune_test": 4,
+    "paired_pairs": 4,
+    "paired_units": 30,
+    "paired_train": 16,
+    "paired_test": 8,
+    "sr_max_delay": 2,
+    "sr_train": 8,
+    "sr_test": 6,
+    "delays": (0, 2),
+    "delay_test": 3,
+    "seq_length": 3,
+    "seq_units": 30,
+    "seq_train": 6,
+    "seq_test": 4,
+    "cont_patterns": 2,
+    "cont_units": 40,
+    "cont_train": 8,
+    "cont_test": 5,
+    "lstm_epochs": 60,
+    "workers": 2,
 }
 
 EXPERIMENT = Experiment(

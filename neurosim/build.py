@@ -20,6 +20,7 @@ to ``results_<pid>``. ``threads=`` (or ``$NEUROSIM_THREADS``) sets OpenMP thread
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import zlib
@@ -311,6 +312,7 @@ def _prepare_device(target: str, directory: str | Path | None, threads: int | No
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=str(directory) if directory else None, build_on_run=False)
         b2.device.reinit()  # forget any network built before in this process
+        _free_names()
         b2.device.activate(directory=str(directory) if directory else None, build_on_run=False)
         if threads is None:
             threads = int(os.environ.get("NEUROSIM_THREADS") or 1)
@@ -319,7 +321,15 @@ def _prepare_device(target: str, directory: str | Path | None, threads: int | No
         if b2.get_device().__class__.__name__ != "RuntimeDevice":
             b2.device.reinit()
             b2.set_device("runtime")
+        _free_names()
         b2.prefs.codegen.target = target
+
+
+def _free_names() -> None:
+    """Free the Brian2 objects of networks no longer referenced, so that this network's objects get the same
+    names as before ("E", not "E_1"): names are part of the generated code, and unchanged code is what the
+    cython cache and a reused standalone folder avoid recompiling."""
+    gc.collect()
 
 
 def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription, post: PostCode | None = None) -> Any:

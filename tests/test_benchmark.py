@@ -115,6 +115,36 @@ def test_plastic_cases_match_the_hand_written_brian2_script(tmp_path):
     _rates_agree(results)
 
 
+def test_proposed_case_c_rules_are_the_same_model():
+    # Two formulations of one model (Tsodyks & Markram 1997 depression; Izhikevich 2007 eligibility trace):
+    # STP brought up to date at arrivals only, and the eligibility stored relative to the update tick, give
+    # the library rules' spikes, resources x and eligibility c (both decayed to the end time).
+    from neurosim.plasticity.reward import eligibility
+
+    out = {}
+    for form in ("library", "proposed"):
+        net = BenchmarkNetwork(n=400, k=20, case="c", formulation=form)
+        sim = build(net.description(), target="numpy")
+        sim.synapses["EE"].stp_x = net.stp_x0
+        sim.run(0.25 * second, progress=False)
+        syn, t = sim.synapses["EE"], float(sim.t / second)
+        if form == "library":
+            c, last = eligibility(sim, "EE"), np.asarray(syn.lastupdate / second)
+        else:
+            tick = 0.1 * np.floor((t + 0.5e-4) / 0.1)
+            c, last = (
+                np.asarray(syn.reward_c[:]) * np.exp(-(t - tick) / 1.0),
+                np.asarray(syn.stp_t_last / second),
+            )
+        x = 1 - (1 - np.asarray(syn.stp_x[:])) * np.exp(-(t - last) / 0.2)
+        out[form] = (np.asarray(sim.spikes("E")[0]), c, x)
+    (s1, c1, x1), (s2, c2, x2) = out["library"], out["proposed"]
+    np.testing.assert_array_equal(s1, s2)
+    assert np.abs(c1).max() > 1e-3
+    np.testing.assert_allclose(c2, c1, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(x2, x1, rtol=1e-12)
+
+
 def test_pruned_network_is_compacted_on_runtime_targets(tmp_path):
     # 90 % pruning through neurosim.pruning.compact keeps exactly the synapses the other engines get.
     net = BenchmarkNetwork(n=400, k=20, case="b", keep=0.1)
@@ -180,22 +210,31 @@ def test_full_size_standalone_runs_briefly(tmp_path):
 
 @pytest.mark.slow
 def test_cpp_standalone_reuses_its_build_directory(tmp_path):
-    # Repeated standalone runs in one directory recompile only what changed (performance.md: 15-40 s cold,
-    # a few seconds warm): building a second network of the same structure but another size and seed in the
-    # same process keeps most compiled object files untouched, and both runs give results.
+    # Repeated standalone runs in one folder recompile only what changed (performance.md: 15-40 s cold, a few
+    # seconds warm). Rebuilding the same network with another seed (other synapses, other initial values) in
+    # the same process, after dropping the first, keeps every compiled time-step code object (neuron updates,
+    # thresholds, synaptic pathways): sizes and parameters are compiled in, random draws are data; only main,
+    # objects and the synapse-creation code (which holds the number of synapses) recompile.
     directory = tmp_path / "standalone"
     rates = []
-    for n, seed in ((400, 1), (500, 2)):
-        net = BenchmarkNetwork(n=n, k=20, case="c", seed=seed)
+    for seed in (1, 2):
+        net = BenchmarkNetwork(n=400, k=20, case="c", seed=seed)
         sim = build(net.description(), target="cpp_standalone", directory=directory)
-        if n == 500:
-            before = {p: p.stat().st_mtime_ns for p in directory.rglob("*.o")}
+        before = {p: p.stat().st_mtime_ns for p in directory.rglob("*.o")}
         sim.run(0.1 * second, progress=False)
         rates.append(len(sim.spikes("E")[0]) / net.n_exc / 0.1)
         del sim
     after = {p: p.stat().st_mtime_ns for p in directory.rglob("*.o")}
-    unchanged = sum(after.get(p) == t for p, t in before.items())
-    assert len(before) > 10 and unchanged >= 0.7 * len(before), (unchanged, len(before))
+    assert len(after) == len(before) > 10  # same object names: nothing added beside the first build's files
+    step_code = [
+        p
+        for p in before
+        if any(k in p.name for k in ("stateupdater", "thresholder", "_codeobject"))
+        and "create_array" not in p.name
+        and "poissoninput" not in p.name
+    ]
+    assert len(step_code) >= 10
+    assert [p.name for p in step_code if after[p] != before[p]] == []
     assert all(r > 0 for r in rates)
     assert os.path.isdir(directory / f"results_{os.getpid()}")
 

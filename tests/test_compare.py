@@ -10,20 +10,52 @@ import pytest
 
 pytest.importorskip("torch")
 
-FIGURES = ("accuracy_vs_delay", "accuracy_vs_load", "accuracy_vs_pruning", "accuracy_vs_training", "retention")
-TASK_NAMES = ("associative_recall", "paired_association", "store_recall", "sequence_recall", "continual_learning")
+FIGURES = (
+    "accuracy_vs_delay",
+    "accuracy_vs_load",
+    "accuracy_vs_pruning",
+    "accuracy_vs_training",
+    "retention",
+)
+TASK_NAMES = (
+    "associative_recall",
+    "paired_association",
+    "store_recall",
+    "sequence_recall",
+    "continual_learning",
+)
 REQUIRED = ("accuracy", "train_trials", "train_wall_s", "test_wall_s", "parameters", "ops", "energy_j")
 
 #: The smallest sizes: every task, both backends, a trial or two each.
 TINY = {
     "seeds": (0,),
-    "assoc_patterns": 2, "assoc_units": 10, "assoc_coding": 0.2, "assoc_train": 2, "assoc_test": 1,
-    "load_patterns": (2,), "prune_fractions": (0.0, 0.5), "prune_test": 1,
-    "paired_pairs": 2, "paired_units": 10, "paired_train": 2, "paired_test": 1,
-    "sr_max_delay": 1, "sr_train": 2, "sr_test": 1, "delays": (0, 1), "delay_test": 1,
-    "seq_length": 2, "seq_units": 10, "seq_train": 1, "seq_test": 1,
-    "cont_patterns": 1, "cont_units": 10, "cont_train": 1, "cont_test": 1,
-    "lstm_epochs": 1, "workers": 1,
+    "assoc_patterns": 2,
+    "assoc_units": 10,
+    "coding_level": 0.2,
+    "assoc_train": 2,
+    "assoc_test": 1,
+    "load_patterns": (2,),
+    "prune_fractions": (0.0, 0.5),
+    "prune_test": 1,
+    "paired_pairs": 2,
+    "paired_units": 10,
+    "paired_train": 2,
+    "paired_test": 1,
+    "sr_max_delay": 1,
+    "sr_train": 2,
+    "sr_test": 1,
+    "delays": (0, 1),
+    "delay_test": 1,
+    "seq_length": 2,
+    "seq_units": 10,
+    "seq_train": 1,
+    "seq_test": 1,
+    "cont_patterns": 1,
+    "cont_units": 10,
+    "cont_train": 1,
+    "cont_test": 1,
+    "lstm_epochs": 1,
+    "workers": 1,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from brian2 import metre, mV, ms, second
+from brian2 import metre, ms, mV, second
 
 from neurosim import (
     LIF,
@@ -36,10 +36,22 @@ def _pairing(pre_ms: float, post_ms: float, rule: CoActivityHebb) -> float:
     desc = NetworkDescription(
         populations=(Population("kick", 2, kicks), Population("pre", 1, cell), Population("post", 1, cell)),
         projections=(
-            Projection("kick_pre", "kick", "pre", 100 * mV, connectivity=_explicit((0,), (0,)), delay=instant),
-            Projection("kick_post", "kick", "post", 100 * mV, connectivity=_explicit((1,), (0,)), delay=instant),
-            Projection("syn", "pre", "post", 0 * mV, connectivity=OneToOne(), rules=(rule,), w_init=0.5,
-                       delay=instant),
+            Projection(
+                "kick_pre", "kick", "pre", 100 * mV, connectivity=_explicit((0,), (0,)), delay=instant
+            ),
+            Projection(
+                "kick_post", "kick", "post", 100 * mV, connectivity=_explicit((1,), (0,)), delay=instant
+            ),
+            Projection(
+                "syn",
+                "pre",
+                "post",
+                0 * mV,
+                connectivity=OneToOne(),
+                rules=(rule,),
+                w_init=0.5,
+                delay=instant,
+            ),
         ),
         dt=0.1 * ms,
     )
@@ -70,9 +82,9 @@ def test_coactivity_rule_is_a_symmetric_window():
 
 @pytest.fixture(scope="module")
 def trained_small():
-    """The small instance learned once (8 full-pattern trials: one-shot Hebbian imprint, reward readout)."""
+    """The small instance learned once (6 full-pattern trials: one-shot Hebbian imprint, reward readout)."""
     learner = SpikingLearner.for_task(SMALL, seed=0)
-    record = run_task(learner, SMALL, n_train=8, n_test=6, seed=0)
+    record = run_task(learner, SMALL, n_train=6, n_test=6, seed=0)
     return learner, record
 
 
@@ -100,20 +112,30 @@ def test_record_schema_is_identical_for_snn_and_lstm(trained_small):
     from neurosim.learners import LSTMLearner
 
     _, snn = trained_small
-    lstm = run_task(LSTMLearner.for_task(SMALL, hidden_size=4), SMALL, n_train=8, n_test=6, seed=0)
+    lstm = run_task(LSTMLearner.for_task(SMALL, hidden_size=4), SMALL, n_train=6, n_test=6, seed=0)
     dicts = [snn.to_dict(), lstm.to_dict()]
     assert list(dicts[0]) == list(dicts[1]) == list(ResultRecord.FIELDS)
     for key in ResultRecord.FIELDS:
         types = {type(d[key]) for d in dicts}
         assert len(types) == 1 or types <= {int, type(None)}, (key, types)
-    common = {"backend", "op_name", "train_ops", "test_ops", "joules_per_op", "task", "seed", "hyperparameters"}
+    common = {
+        "backend",
+        "op_name",
+        "train_ops",
+        "test_ops",
+        "joules_per_op",
+        "task",
+        "seed",
+        "hyperparameters",
+    }
     assert common <= set(dicts[0]["extra"]) and common <= set(dicts[1]["extra"])
     assert snn.extra["backend"] == "snn" and snn.ops == snn.extra["train_ops"] + snn.extra["test_ops"] > 0
-    assert snn.train_trials == 8
+    assert snn.train_trials == 6
 
 
 def test_energy_counts_synaptic_events_and_plastic_updates(trained_small):
-    """Energy = synaptic events × 23.6 pJ + plastic updates while learning × 120 pJ (Loihi, Davies et al. 2018)."""
+    """Energy = synaptic events × 23.6 pJ + plastic updates while learning × 120 pJ (Loihi; Davies et al.
+    2018)."""
     learner, record = trained_small
     assert learner.train_plastic_updates > 0
     assert record.energy_j == pytest.approx(snn_energy_j(record.ops, learner.train_plastic_updates))
@@ -152,3 +174,35 @@ def test_mismatched_sizes_and_bad_settings_fail_before_any_simulation():
         SpikingParams(neurons_per_unit=0)
     with pytest.raises(ParameterError, match="'w_out_init'"):
         SpikingParams(w_out_init=(0.6, 0.2))
+
+
+def _unit_rates(learner: SpikingLearner, trial) -> np.ndarray:
+    """Mean rate (Hz) of each memory unit in each step of the trial that just ran, (steps, units)."""
+    from neurosim.encoding import spike_counts
+
+    i, t = learner._new_spikes("mem")
+    start = float(learner.sim.t / second) - trial.n_steps * float(learner.step_duration / second)
+    g = learner.params.neurons_per_unit
+    counts = spike_counts(i, t - start, learner.n_units * g, trial.n_steps, learner.step_duration)
+    return counts.reshape(trial.n_steps, learner.n_units, g).sum(axis=2) / g / float(learner.step_duration / second)
+
+
+def test_gated_memory_holds_the_last_stored_bit_through_distractors():
+    """Working memory by persistent activity in facilitating synapses (Mongillo et al. 2008) behind a write
+    gate: with the two bit assemblies imprinted, STORE+v ignites assembly v and silences the other, which then
+    stays active for 6 distractor steps (1.2 s, the store-recall target; Bellec et al. 2018) until the next
+    STORE overwrites it."""
+    task = StoreRecall(min_delay=0, max_delay=6, value_with_store=True)
+    learner = SpikingLearner.for_task(task, seed=0)
+    syn = learner.sim.synapses["mem_mem"]
+    g = learner.params.neurons_per_unit
+    syn.w = (np.asarray(syn.i[:]) // g == np.asarray(syn.j[:]) // g).astype(float)  # the imprinted assemblies
+    symbols = [("STORE", 0), 1, 1, 0, 1, 1, 1, "RECALL", ("STORE", 1), 0, 0, 0, 0, 0, 0, "RECALL"]
+    trial = task.trial_from_symbols(symbols)
+    learner.evaluate([trial])
+    rates = _unit_rates(learner, trial)
+    stored = np.array([0] * 8 + [1] * 8)  # the bit held at each step
+    held = rates[np.arange(len(stored)), stored]
+    other = rates[np.arange(len(stored)), 1 - stored]
+    assert np.all(held[1:8] > 20) and np.all(held[9:] > 20), rates.round()  # through 6 distractors + RECALL
+    assert np.all(other[1:8] < 2) and np.all(other[9:] < 2), rates.round()  # distractors are not written

@@ -23,6 +23,7 @@ from .base import (
 )
 
 _LAZY = {"LSTMLearner", "hidden_size_for_parameters"}
+_SPIKING = {"SpikingLearner", "SpikingParams"}
 
 
 def __getattr__(name: str) -> Any:
@@ -30,6 +31,10 @@ def __getattr__(name: str) -> Any:
         from . import lstm
 
         return getattr(lstm, name)
+    if name in _SPIKING:
+        from . import spiking
+
+        return getattr(spiking, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -41,6 +46,8 @@ __all__ = [
     "LearnerBase",
     "Prediction",
     "ResultRecord",
+    "SpikingLearner",
+    "SpikingParams",
     "TrainLog",
     "check_compatible",
     "hidden_size_for_parameters",

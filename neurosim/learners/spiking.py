@@ -4,63 +4,70 @@ No gradient and no backpropagation anywhere: synapses change only through local 
 rule API (:mod:`neurosim.plasticity`) and the third factor sent by the frontal controller
 (:class:`~neurosim.controller.FrontalController` + :class:`~neurosim.plasticity.reward.RewardModulated`).
 
-Architecture (all populations placed in 3D boxes; recurrent and readout synapses drawn from distance kernels)::
+Architecture (populations placed in 3D boxes; recurrent, inhibitory and readout synapses drawn from distance
+kernels; topographic input as explicit connections)::
 
-    input ──topographic──▶ mem (E) ◀──▶ mem_inh (I)        feedback inhibition bounds the active assembly
-      │  write gate ─────────▶ │ ⟲ mem_mem: CoActivityHebb + TsodyksMarkram (facilitating)
-      │                        ▼
-      └─ read gate ──────▶ out (E, one group per class) ◀──▶ out_inh (I)    winner-take-all
-                              mem_out: CoActivityHebb → eligibility → RewardModulated (dopamine)
+    input ─topographic─▶ mem (E) ◀──▶ mem_inh (I)           feedback inhibition bounds the active assembly
+                          ⟲ mem_mem: CoActivityHebb + TsodyksMarkram (facilitating)
+    [STORE + channel ─▶ gate (E, AND) ─▶ mem; gate ─▶ mem_inh]   write gate (store-recall only)
+                          │ mem_out: CoActivityHebb → eligibility → RewardModulated (dopamine)
+    [RECALL ─▶]           ▼
+                         out (E, one group per class, self-excitation) ◀──▶ out_inh (I): winner-take-all
 
-* **Input**: each task channel drives ``neurons_per_input`` spike sources (a ``SpikeGeneratorGroup``) with
-  :class:`~neurosim.encoding.PoissonEncoder` rate coding; channel c projects topographically onto the memory
-  *unit* c (``neurons_per_unit`` neurons).
-* **Long-term memory (weights)**: the recurrent excitatory synapses ``mem_mem`` learn with a symmetric
-  co-activity rule (:class:`CoActivityHebb`: units that fire together within ``tau`` wire together; Hebb 1949).
-  Started at zero, each presented pattern writes a clipped Hebbian (Willshaw et al. 1969) assembly, which a
-  partial cue later completes (pattern completion; Hopfield 1982). A presynaptic spike without postsynaptic
-  activity depresses slightly (``depress``), which keeps assemblies that are never co-active apart.
-* **Working memory (activity + short-term plasticity)**: the same recurrent synapses are facilitating
-  Tsodyks–Markram synapses (Mongillo, Barak & Tsodyks 2008): once an assembly has fired, its synapses stay
-  facilitated for ~``tau_f`` and carry it through silent steps, while silent assemblies, whose synapses
-  transmit only ``U``, cannot ignite from noise. With a *write* channel (STORE of the store-recall task) the
-  topographic input is subthreshold on its own: a unit enters memory only while the write gate is on, and the
-  gate also drives the inhibitory population, which clears the previous item. With a *read* channel (RECALL)
-  the readout fires only when the read gate adds its drive.
-* **Readout learned by reward**: ``mem_out`` synapses accumulate co-activity (the same rule) in an eligibility
-  trace; after each scored step the frontal controller compares the decision (the readout group with the most
-  spikes in that step, :class:`~neurosim.encoding.SpikeCountDecoder`) with the target, subtracts a running
-  baseline per target (reward-prediction error; Frémaux & Gerstner 2016) and sends dopamine: synapses from the
-  active memory neurons to the chosen group grow after a correct answer and shrink after a wrong one
-  (three-factor rule; Izhikevich 2007). The answer is never injected into the network.
-* **Teacher for sequences**: in training, pattern tasks may drive the memory units with ``target_patterns``
-  (the experienced pattern at each scored step, ``teacher=True``) -- this is what the hippocampus would
-  experience, not the answer class; the readout still learns by reward only.
+* **Input**: each task channel drives ``neurons_per_input`` spike sources (one ``SpikeGeneratorGroup``) with
+  :class:`~neurosim.encoding.PoissonEncoder` rate coding; channel c drives memory *unit* c
+  (``neurons_per_unit`` neurons; :meth:`SpikingLearner.for_task` makes one stored item ~20 neurons).
+* **Long-term memory (weights)**: the recurrent synapses ``mem_mem`` start at w = 0 and learn with a symmetric
+  co-activity rule (:class:`CoActivityHebb`; Hebb 1949): each presented pattern writes a clipped Hebbian
+  assembly (Willshaw et al. 1969) that a partial cue later completes (pattern completion; Hopfield 1982).
+* **Working memory (activity + short-term facilitation)**: an ignited assembly keeps firing through silent
+  steps. Its synapses are facilitating Tsodyks–Markram synapses (U 0.19, τ_f 1.5 s: Mongillo, Barak & Tsodyks
+  2008; τ_d shortened to 50 ms so that depression does not end the state in assemblies this small) and the
+  memory neurons have slow (NMDA-like, τ 50 ms) excitatory synapses, which persistent states need (Wang
+  1999): unfacilitated synapses transmit only U, so silent assemblies do not ignite from stray spikes.
+* **Write gate** (``write_channel``, the STORE of store-recall): content reaches memory only through ``gate``
+  neurons that need their channel AND the write channel (each alone is subthreshold); a gated unit ignites its
+  assembly and, through the inhibition, silences the previous item, which is how a new STORE overwrites.
+  A ``read_channel`` (RECALL) adds a nonspecific drive to the readout.
+* **Readout learned by reward**: ``mem_out`` synapses turn co-activity into eligibility (the same rule; a
+  presynaptic spike onto a silent readout neuron makes it negative); after each scored step the frontal
+  controller reads the decision (the readout group with the most spikes in that step,
+  :class:`~neurosim.encoding.SpikeCountDecoder`), compares it with the target and sends dopamine (``correct``
+  / ``wrong``; optionally minus a running baseline per target, Frémaux & Gerstner 2016): the chosen group's
+  synapses from the active memory neurons grow after a correct answer and shrink after a wrong one, the others
+  move the other way (three-factor rule; Izhikevich 2007). Learning is trial and error: the answer is never
+  injected into the network.
+* **Teacher patterns**: in training, pattern tasks may drive the memory units with ``target_patterns`` (what
+  should be active at each scored step, ``teacher=True``) -- the experienced pattern, not the answer class.
 
-Time: each trial runs in one ``sim.run`` per scored step (the controller needs the decision before the
-reward), then an inter-trial interval during which dopamine acts; the network is built once and reused, and
-between trials its activity and short-term state are reset in numpy (a global inhibitory reset). Testing
-runs each trial in a single ``sim.run`` with plasticity switched off (the rules' ``gate``).
+Running: the network is built once and reused. A training trial is one ``sim.run`` per scored step (the
+controller needs the decision before the reward), the first one led by an inter-trial interval during
+which the previous trial's dopamine acts on its eligibility; a test trial is one ``sim.run`` with the
+rules' ``gate`` off. Between trials, activity, traces and short-term plasticity are reset in numpy (a
+global reset). The per-trial ``sim.run`` costs ~0.2 s of Brian2 preparation; per simulated second the
+numpy target costs ~1 s CPU here, dominated by per-time-step object overhead rather than network size.
+Cython (measured on the associative recall network, 300 neurons, 48k synapses, a loaded 2-core machine)
+was ~20% faster per step once compiled but needed ~6 CPU-minutes to compile cold, so ``numpy`` is the
+default for every size used here; pass ``target="cython"`` for long runs of one model.
 
 Counting: ``n_parameters`` = plastic synapses (``mem_mem`` + ``mem_out``) not pruned; ``ops`` = synaptic
-events (every spike × the out-degree of its neuron, all projections); energy = events × 23.6 pJ + plastic
-weight updates (spikes reaching plastic synapses while learning) × 120 pJ (Loihi, Davies et al. 2018;
-:func:`neurosim.metrics.snn_energy_j`).
+events (every spike, input sources included, × the out-degree of its neuron, all projections); energy =
+events × 23.6 pJ + plastic weight updates (spikes reaching plastic synapses while learning) × 120 pJ (Loihi,
+Davies et al. 2018; :func:`neurosim.metrics.snn_energy_j`).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from brian2 import Hz, Quantity, mV, ms, second, um
+from brian2 import Hz, Quantity, ms, mV, second, um
 
 from ..build import Simulation, build, default_target
-from ..connectivity import ConductionDelay, GaussianKernel
+from ..connectivity import GaussianKernel
 from ..controller import CorrectWrong, FrontalController, RunningBaseline
 from ..encoding import PoissonEncoder, SpikeCountDecoder, spike_counts
 from ..metrics import E_SYNOP_LOIHI_J, snn_energy_j
@@ -76,12 +83,12 @@ from ..neurons import LIF, SpikeSource
 from ..plasticity.base import Rule, RuleCode
 from ..plasticity.reward import RewardModulated
 from ..plasticity.stp import TsodyksMarkram
-from ..pruning import WeightMagnitude, SynapseStats, select
+from ..pruning import SynapseStats, WeightMagnitude, select
 from ..serialization import Describable, encode
 from ..space import UniformBox
-from ..tasks import PatternTask, StoreRecall, Task, Trial
+from ..tasks import StoreRecall, Task, Trial
 from ..validation import check_number, check_quantity, fail
-from .base import Fit, LearnerBase, Prediction, check_compatible
+from .base import Fit, LearnerBase, Prediction
 
 #: The plastic projections: what ``n_parameters`` counts and :meth:`SpikingLearner.prune` prunes.
 PLASTIC = ("mem_mem", "mem_out")
@@ -91,12 +98,13 @@ PLASTIC = ("mem_mem", "mem_out")
 class CoActivityHebb(Rule):
     """Symmetric co-activity Hebbian rule (a symmetric STDP window; Hebb 1949).
 
-    Event-driven traces ``apre`` and ``apost`` jump by 1 at each pre- / postsynaptic spike (at the synapse) and
-    decay with ``tau``. A postsynaptic spike adds ``eta·apre``, a presynaptic spike adds ``eta·apost − depress``:
-    a pair Δt apart potentiates by ``eta·exp(−|Δt|/tau)`` in either order; a presynaptic spike whose target is
-    silent depresses by ``depress``. ``gate`` (a shared synapse variable, 1 by default) switches learning on
-    and off between runs without recompiling (``synapses.<name>_gate = 0``). As a weight rule it changes ``w``;
-    under :class:`~neurosim.plasticity.reward.RewardModulated` its ``dw`` becomes eligibility instead.
+    Event-driven traces ``apre`` and ``apost`` jump by 1 at each pre- / postsynaptic spike (at the
+    synapse) and decay with ``tau``. A postsynaptic spike adds ``eta·apre``, a presynaptic spike adds
+    ``eta·apost − depress``: a pair Δt apart potentiates by ``eta·exp(−|Δt|/tau)`` in either order; a
+    presynaptic spike whose target is silent depresses by ``depress``. ``gate`` (a shared synapse
+    variable, 1 by default) switches learning on and off between runs without recompiling
+    (``synapses.<name>_gate = 0``). As a weight rule it changes ``w``; under
+    :class:`~neurosim.plasticity.reward.RewardModulated` its ``dw`` becomes eligibility instead.
     """
 
     role = "weight"
@@ -142,14 +150,14 @@ class SpikingParams(Describable):
     tau_m: Quantity = 20 * ms
     tau_exc: Quantity = 50 * ms  # slow (NMDA-like) excitation: persistent states need it (Wang 1999)
     tau_inh: Quantity = 10 * ms
-    J_in: Quantity = 1.6 * mV  # topographic input per spike (8 sources × 50 Hz)
+    J_in: Quantity = 1.6 * mV  # topographic input per spike (input weights: for 8 sources, scaled by 8 / their number)
     J_rec: Quantity = 6.5 * mV  # recurrent E→E at w = 1 (times the STP efficacy u·x)
     J_ei: Quantity = 2.0 * mV  # memory → inhibition
     J_ie: Quantity = 2.0 * mV  # inhibition → memory (for 50 inhibitory neurons; scaled by 50 / their number)
     # write gate (only with a write channel): channel AND write → gate unit → memory unit
     neurons_per_gate: int = 8  # gate neurons per content unit
-    J_gate_in: Quantity = 1.5 * mV  # channel → gate and write → gate, per spike (each alone subthreshold)
-    J_gate_mem: Quantity = 3.0 * mV  # gate unit → its memory unit
+    J_gate_in: Quantity = 1.8 * mV  # channel → gate and write → gate, per spike (each alone subthreshold)
+    J_gate_mem: Quantity = 5.0 * mV  # gate unit → its memory unit
     J_gate_inh: Quantity = 4.0 * mV  # gate → memory inhibition (silences the previous item)
     # short-term plasticity of mem_mem (Mongillo et al. 2008: U 0.19, τ_f 1.5 s, τ_d 200 ms)
     U: float = 0.19
@@ -164,15 +172,17 @@ class SpikingParams(Describable):
     J_read: Quantity = 1.5 * mV  # read gate (RECALL) → readout, per spike
     J_self: Quantity = 8.0 * mV  # excitation within a readout group (winner-take-all with out_inh)
     J_oi: Quantity = 6.0 * mV  # readout → its inhibition
-    J_io: Quantity = 15.0 * mV  # inhibition → readout (for 15 inhibitory neurons; scaled by 15 / their number)
+    J_io: Quantity = (
+        15.0 * mV
+    )  # inhibition → readout (for 15 inhibitory neurons; scaled by 15 / their number)
     w_out_init: tuple[float, float] = (0.3, 0.5)  # initial readout weights, uniform in this range
-    noise_rate: Quantity = 400 * Hz  # Poisson background to the readout (one fibre per neuron)
+    noise_rate: Quantity = 100 * Hz  # Poisson background to the readout (one fibre per neuron)
     J_noise: Quantity = 2.0 * mV
     # reward learning (three-factor rule)
     elig_eta: float = 0.1  # co-activity → eligibility
     elig_tau: Quantity = 20 * ms
     elig_depress: float = 0.02  # per presynaptic spike: silent readout neurons get negative eligibility
-    reward_eta: Quantity = 10 * Hz  # dw/dt = η·da·c
+    reward_eta: Quantity = 20 * Hz  # dw/dt = η·da·c
     tau_c: Quantity = 100 * ms  # eligibility decay
     tau_da: Quantity = 50 * ms  # dopamine decay
     correct: float = 1.0  # reward for a correct decision
@@ -192,7 +202,17 @@ class SpikingParams(Describable):
         check_number(owner, "baseline_alpha", self.baseline_alpha, low=0, high=1)
         check_number(owner, "rec_in_degree", self.rec_in_degree, low=0, low_open=True, high=1)
         check_number(owner, "U", self.U, low=0, low_open=True, high=1)
-        for name in ("tau_m", "tau_exc", "tau_inh", "tau_f", "tau_d", "hebb_tau", "elig_tau", "tau_c", "tau_da"):
+        for name in (
+            "tau_m",
+            "tau_exc",
+            "tau_inh",
+            "tau_f",
+            "tau_d",
+            "hebb_tau",
+            "elig_tau",
+            "tau_c",
+            "tau_da",
+        ):
             check_quantity(owner, name, getattr(self, name), ms, positive=True)
         check_quantity(owner, "iti", self.iti, ms, nonnegative=True)
         lo, hi = self.w_out_init
@@ -280,14 +300,16 @@ class SpikingLearner(LearnerBase):
     def for_task(
         cls, task: Task, params: SpikingParams | None = None, *, assembly_size: int | None = 20, **kwargs: Any
     ) -> SpikingLearner:
-        """A learner sized for ``task``: its channels (STORE/RECALL of :class:`~neurosim.tasks.StoreRecall` act as
-        write/read gates), its step duration, and ``neurons_per_unit`` chosen so that one stored item (the
-        active units of a pattern, or one bit value) is an assembly of about ``assembly_size`` neurons
+        """A learner sized for ``task``: its channels (STORE/RECALL of :class:`~neurosim.tasks.StoreRecall`
+        act as write/read gates), its step duration, and ``neurons_per_unit`` chosen so that one stored item
+        (the active units of a pattern, or one bit value) is an assembly of about ``assembly_size`` neurons
         (None: keep ``params.neurons_per_unit``)."""
         params = params if params is not None else SpikingParams()
         if isinstance(task, StoreRecall):
             kwargs.setdefault("write_channel", task.store_channel)
             kwargs.setdefault("read_channel", task.recall_channel)
+            # few channels: more sources per channel make the write gate's AND sharp (less input noise)
+            params = replace(params, neurons_per_input=max(params.neurons_per_input, 32))
         kwargs.setdefault("step_duration", task.step_duration)
         if assembly_size is not None:
             check_number(cls.__name__, "assembly_size", assembly_size, low=1, integer=True)
@@ -302,13 +324,19 @@ class SpikingLearner(LearnerBase):
     def description(self) -> NetworkDescription:
         """The network as a plain neurosim description (built once by the constructor)."""
         p = self.params
-        g_in, g_mem, g_out, g_gate = p.neurons_per_input, p.neurons_per_unit, p.neurons_per_output, p.neurons_per_gate
+        g_in, g_mem, g_out, g_gate = (
+            p.neurons_per_input,
+            p.neurons_per_unit,
+            p.neurons_per_output,
+            p.neurons_per_gate,
+        )
         n_in = self.n_inputs * g_in
         n_mem = self.n_units * g_mem
         n_out = self.n_outputs * g_out
         n_mi = max(2, math.ceil(p.inh_fraction * n_mem))
         n_oi = max(2, math.ceil(p.inh_fraction * n_out))
         box = float(p.box / um)
+        per8 = 8 / g_in  # input weights are given for 8 sources per channel: same mean drive, less noise
         exc = LIF(tau_m=p.tau_m, tau_exc=p.tau_exc, tau_inh=p.tau_inh)
         fast = LIF(tau_m=p.tau_m, synapse="delta")
         inh = LIF(tau_m=10 * ms, refractory=1 * ms, synapse="delta")
@@ -332,8 +360,12 @@ class SpikingLearner(LearnerBase):
             return np.arange(c * g_in, (c + 1) * g_in)
 
         def topographic(g: int) -> ExplicitConnections:
-            pairs = [block(channel(int(c)), np.arange(u * g, (u + 1) * g)) for u, c in enumerate(self.content)]
-            return ExplicitConnections(np.concatenate([i for i, _ in pairs]), np.concatenate([j for _, j in pairs]))
+            pairs = [
+                block(channel(int(c)), np.arange(u * g, (u + 1) * g)) for u, c in enumerate(self.content)
+            ]
+            return ExplicitConnections(
+                np.concatenate([i for i, _ in pairs]), np.concatenate([j for _, j in pairs])
+            )
 
         dense = GaussianKernel(p_max=p.connection_p, sigma=4 * p.box)  # ~p everywhere within the box
         stp = TsodyksMarkram(U=p.U, tau_d=p.tau_d, tau_f=p.tau_f)
@@ -342,18 +374,36 @@ class SpikingLearner(LearnerBase):
         reward = RewardModulated(tau_c=p.tau_c, tau_da=p.tau_da, eta=p.reward_eta, period=10 * ms)
         lo, hi = p.w_out_init
         projections = [
-            Projection("mem_mem", "mem", "mem", p.J_rec, rules=(stp, hebb), w_init=0.0,
-                       connectivity=GaussianKernel(p_max=p.connection_p, in_degree=p.rec_in_degree * (n_mem - 1))),
+            Projection(
+                "mem_mem",
+                "mem",
+                "mem",
+                p.J_rec,
+                rules=(stp, hebb),
+                w_init=0.0,
+                connectivity=GaussianKernel(p_max=p.connection_p, in_degree=p.rec_in_degree * (n_mem - 1)),
+            ),
             Projection("mem_inh_e", "mem", "mem_inh", p.J_ei, connectivity=dense),
             Projection("inh_mem", "mem_inh", "mem", p.J_ie * 50 / n_mi, connectivity=dense),
-            Projection("mem_out", "mem", "out", p.J_out, rules=(elig, reward), w_init=f"{lo} + {hi - lo}*rand()",
-                       connectivity=GaussianKernel(p_max=1.0, sigma=10 * p.box)),
-            Projection("out_self", "out", "out", p.J_self, connectivity=ExplicitConnections(*self._within_groups())),
+            Projection(
+                "mem_out",
+                "mem",
+                "out",
+                p.J_out,
+                rules=(elig, reward),
+                w_init=f"{lo} + {hi - lo}*rand()",
+                connectivity=GaussianKernel(p_max=1.0, sigma=10 * p.box),
+            ),
+            Projection(
+                "out_self", "out", "out", p.J_self, connectivity=ExplicitConnections(*self._within_groups())
+            ),
             Projection("out_oinh", "out", "out_inh", p.J_oi, connectivity=dense),
             Projection("oinh_out", "out_inh", "out", p.J_io * 15 / n_oi, connectivity=dense),
         ]
         if self.write_channel is None:
-            projections.insert(0, Projection("in_mem", "input", "mem", p.J_in, connectivity=topographic(g_mem)))
+            projections.insert(
+                0, Projection("in_mem", "input", "mem", p.J_in * per8, connectivity=topographic(g_mem))
+            )
         else:
             # write gate: gate unit u fires only while its channel AND the write channel are on (each alone is
             # subthreshold); it ignites memory unit u and, through the inhibition, silences the old item.
@@ -362,16 +412,33 @@ class SpikingLearner(LearnerBase):
             gi, gj = block(np.arange(self.n_units * g_gate), np.arange(n_mem))
             same_unit = gi // g_gate == gj // g_mem
             projections += [
-                Projection("in_gate", "input", "gate", p.J_gate_in, connectivity=topographic(g_gate)),
-                Projection("write_gate", "input", "gate", p.J_gate_in,
-                           connectivity=ExplicitConnections(*block(channel(self.write_channel), np.arange(n_gate)))),
-                Projection("gate_mem", "gate", "mem", p.J_gate_mem,
-                           connectivity=ExplicitConnections(gi[same_unit], gj[same_unit])),
+                Projection("in_gate", "input", "gate", p.J_gate_in * per8, connectivity=topographic(g_gate)),
+                Projection(
+                    "write_gate",
+                    "input",
+                    "gate",
+                    p.J_gate_in * per8,
+                    connectivity=ExplicitConnections(*block(channel(self.write_channel), np.arange(n_gate))),
+                ),
+                Projection(
+                    "gate_mem",
+                    "gate",
+                    "mem",
+                    p.J_gate_mem,
+                    connectivity=ExplicitConnections(gi[same_unit], gj[same_unit]),
+                ),
                 Projection("gate_inh", "gate", "mem_inh", p.J_gate_inh, connectivity=dense),
             ]
         if self.read_channel is not None:
-            projections.append(Projection("read_out", "input", "out", p.J_read, connectivity=ExplicitConnections(
-                *block(channel(self.read_channel), np.arange(n_out)))))
+            projections.append(
+                Projection(
+                    "read_out",
+                    "input",
+                    "out",
+                    p.J_read * per8,
+                    connectivity=ExplicitConnections(*block(channel(self.read_channel), np.arange(n_out))),
+                )
+            )
         inputs = (PoissonBackground("noise_out", "out", p.noise_rate, 1, p.J_noise),)
         recordings = tuple(SpikeRecording(pop.name) for pop in populations if pop.name != "input")
         return NetworkDescription(
@@ -398,10 +465,15 @@ class SpikingLearner(LearnerBase):
     def _degrees(self) -> None:
         """Out-degree of every neuron in every projection (for counting synaptic events)."""
         self._out_degree: dict[str, dict[str, np.ndarray]] = {}
+        self._in_degree: dict[str, np.ndarray] = {}
         for proj in self.sim.description.projections:
+            i, j = self.sim.connections(proj.name)
             n = self.sim.description.population(proj.source).n
-            i, _ = self.sim.connections(proj.name)
             self._out_degree.setdefault(proj.source, {})[proj.name] = np.bincount(i, minlength=n)
+            if proj.name in PLASTIC:
+                self._in_degree[proj.name] = np.bincount(
+                    j, minlength=self.sim.description.population(proj.target).n
+                )
 
     def hyperparameters(self) -> dict[str, Any]:
         p = self.params
@@ -442,8 +514,12 @@ class SpikingLearner(LearnerBase):
         target = int(round(fraction * self.n_parameters_initial))
         already = self.n_parameters_initial - self.n_parameters
         if target < already:
-            fail(type(self).__name__, "fraction", fraction,
-                 f"must be >= the fraction already pruned ({self.pruned_fraction:.3f}); pruning is permanent")
+            fail(
+                type(self).__name__,
+                "fraction",
+                fraction,
+                f"must be >= the fraction already pruned ({self.pruned_fraction:.3f}); pruning is permanent",
+            )
         if target > already:
             weights = [self.sim.weights(name) for name in PLASTIC]
             w = np.concatenate(weights)
@@ -541,8 +617,9 @@ class SpikingLearner(LearnerBase):
     def _spike_totals(self) -> dict[str, np.ndarray]:
         return {pop: np.asarray(self.sim.monitors[f"spikes:{pop}"].count[:]).copy() for pop in self._recorded}
 
-    def _events(self, before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray],
-                input_indices: np.ndarray) -> tuple[int, int]:
+    def _events(
+        self, before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray], input_indices: np.ndarray
+    ) -> tuple[int, int]:
         counts = {pop: after[pop] - before[pop] for pop in self._recorded}
         n_in = self.sim.description.population("input").n
         counts["input"] = np.bincount(np.asarray(input_indices, dtype=int), minlength=n_in)
@@ -551,19 +628,20 @@ class SpikingLearner(LearnerBase):
             for proj, deg in degrees.items():
                 e = int(np.dot(counts[pop], deg))
                 events += e
-                if proj in PLASTIC:
+                if (
+                    proj in PLASTIC
+                ):  # presynaptic spikes reach the synapses; postsynaptic spikes update them too
                     target = self.sim.description.projection(proj).target
-                    in_deg = np.bincount(self.sim.connections(proj)[1],
-                                         minlength=self.sim.description.population(target).n)
-                    plastic += e + int(np.dot(counts[target], in_deg))
+                    plastic += e + int(np.dot(counts[target], self._in_degree[proj]))
         return events, plastic
 
     def _decode(self, trial: Trial, t0: Quantity) -> tuple[np.ndarray, np.ndarray]:
         p = self.params
         start = float(t0 / second)
         i, t = self._new_spikes("out")
-        counts = spike_counts(i, t - start, self.n_outputs * p.neurons_per_output, trial.n_steps,
-                              self.step_duration)
+        counts = spike_counts(
+            i, t - start, self.n_outputs * p.neurons_per_output, trial.n_steps, self.step_duration
+        )
         decisions = self.decoder.decode(counts)
         i, t = self._new_spikes("mem")
         g = p.neurons_per_unit

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from brian2 import Hz, mV, ms, second
+from brian2 import Hz, ms, mV, second
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,9 +50,19 @@ PRESETS = {"depressing": TsodyksMarkram.depressing(), "facilitating": TsodyksMar
 def psc_train(rule: TsodyksMarkram, rate_hz: float, n_spikes: int, dt_ms: float) -> np.ndarray:
     """PSC amplitudes (relative to J) of a regular train through one synapse onto an integrator."""
     times = (np.arange(n_spikes) / (rate_hz * Hz) + 5 * ms) / ms
-    probe = LIF(synapse="delta", tau_m=1e6 * second, E_L=0 * mV, v_reset=0 * mV, v_threshold=1e9 * mV, refractory=0 * ms)
+    probe = LIF(
+        synapse="delta",
+        tau_m=1e6 * second,
+        E_L=0 * mV,
+        v_reset=0 * mV,
+        v_threshold=1e9 * mV,
+        refractory=0 * ms,
+    )
     desc = NetworkDescription(
-        populations=(Population("pre", 1, SpikeSource((0,) * n_spikes, times * ms)), Population("post", 1, probe)),
+        populations=(
+            Population("pre", 1, SpikeSource((0,) * n_spikes, times * ms)),
+            Population("post", 1, probe),
+        ),
         projections=(Projection("syn", "pre", "post", 1 * mV, connectivity=OneToOne(), rules=(rule,)),),
         recordings=(StateRecording("post", ("v",)),),
         dt=dt_ms * ms,
@@ -71,7 +81,10 @@ def run(config: Config, ctx: RunContext) -> dict:
     import matplotlib.pyplot as plt
 
     def trial(rate: float) -> dict:
-        return {name: psc_train(rule, rate, config.n_spikes, config.dt_ms).tolist() for name, rule in PRESETS.items()}
+        return {
+            name: psc_train(rule, rate, config.n_spikes, config.dt_ms).tolist()
+            for name, rule in PRESETS.items()
+        }
 
     results = ctx.trials("rates", list(config.rates_hz), trial, desc="rates")
     fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharex=True)

@@ -181,7 +181,9 @@ class Simulation:
         key = f"{kind}:{name}"
         if key not in self.monitors:
             have = sorted(self.monitors)
-            raise KeyError(f"nothing records {kind} of '{name}'; add a recording to the description (have {have})")
+            raise KeyError(
+                f"nothing records {kind} of '{name}'; add a recording to the description (have {have})"
+            )
         return self.monitors[key]
 
 
@@ -229,7 +231,9 @@ def build(
     groups: dict[str, Any] = {}
     positions: dict[str, np.ndarray] = {}
     for pop in d.populations:
-        positions[pop.name] = np.asarray(pop.placement.positions(pop.n, stream(d.seed, "placement", pop.name)))
+        positions[pop.name] = np.asarray(
+            pop.placement.positions(pop.n, stream(d.seed, "placement", pop.name))
+        )
         incoming = [(p.name, p.rules) for p in d.projections if p.target == pop.name]
         post = compose_post(incoming, context=f"Population '{pop.name}'")  # rules' per-neuron variables
         outgoing = [(p.name, p.rules) for p in d.projections if p.source == pop.name]
@@ -453,8 +457,13 @@ def _connect(
     box = tgt.placement.bounds() if proj.periodic else None
     kernel = resolve_kernel(conn, ps, pt, periodic_box=box, autapses=proj.autapses or not same)
     return sample_connections(
-        ps, pt, kernel, stream(seed, "connect", proj.name),
-        periodic_box=box, autapses=proj.autapses, same_population=same,
+        ps,
+        pt,
+        kernel,
+        stream(seed, "connect", proj.name),
+        periodic_box=box,
+        autapses=proj.autapses,
+        same_population=same,
     )
 
 
@@ -465,10 +474,14 @@ def _make_background(inp: PoissonBackground, pop: Population, group: Any) -> b2.
             f"PoissonBackground '{inp.name}': parameter 'weight' = {inp.weight!r} has the wrong unit; "
             f"'{pop.name}' needs {channel.unit!s}"
         )
-    return b2.PoissonInput(group, channel.variable, int(inp.n_sources), inp.rate, weight=channel.sign * inp.weight)
+    return b2.PoissonInput(
+        group, channel.variable, int(inp.n_sources), inp.rate, weight=channel.sign * inp.weight
+    )
 
 
-def _make_monitor(rec: Any, groups: Mapping[str, Any], synapses: Mapping[str, b2.Synapses]) -> tuple[str, Any]:
+def _make_monitor(
+    rec: Any, groups: Mapping[str, Any], synapses: Mapping[str, b2.Synapses]
+) -> tuple[str, Any]:
     if isinstance(rec, SpikeRecording):
         return f"spikes:{rec.population}", b2.SpikeMonitor(groups[rec.population])
     if isinstance(rec, RateRecording):
@@ -478,7 +491,9 @@ def _make_monitor(rec: Any, groups: Mapping[str, Any], synapses: Mapping[str, b2
         for var in rec.variables:
             if var not in source.variables:
                 known = sorted(v for v in source.variables if not v.startswith("_"))
-                raise ParameterError(f"StateRecording '{rec.target}': unknown variable '{var}'; known: {known}")
+                raise ParameterError(
+                    f"StateRecording '{rec.target}': unknown variable '{var}'; known: {known}"
+                )
         record = True if rec.indices is None else list(rec.indices)
         kwargs = {"dt": rec.dt} if rec.dt is not None else {}
         return f"state:{rec.target}", b2.StateMonitor(source, list(rec.variables), record=record, **kwargs)

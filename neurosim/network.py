@@ -45,7 +45,9 @@ class Population(Describable):
     model: NeuronModel  # neuron model or spike source
     placement: Describable = field(default_factory=UniformBox)  # where the neurons sit (see neurosim.space)
     sign: str = "excitatory"  # "excitatory" or "inhibitory"
-    initial: Mapping[str, Any] = field(default_factory=dict)  # initial values: quantities or Brian2 expressions
+    initial: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # initial values: quantities or Brian2 expressions
 
     def __post_init__(self) -> None:
         check_name("Population", "name", self.name)
@@ -55,7 +57,12 @@ class Population(Describable):
             fail(f"Population '{self.name}'", "model", self.model, "expected a neuron model such as LIF()")
         check_choice(f"Population '{self.name}'", "sign", self.sign, SIGNS)
         if not hasattr(self.placement, "positions"):
-            fail(f"Population '{self.name}'", "placement", self.placement, "expected a placement such as UniformBox()")
+            fail(
+                f"Population '{self.name}'",
+                "placement",
+                self.placement,
+                "expected a placement such as UniformBox()",
+            )
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,12 @@ class Projection(Describable):
         if not hasattr(self.connectivity, "probability") and not isinstance(
             self.connectivity, (AllToAll, OneToOne, ExplicitConnections)
         ):
-            fail(owner, "connectivity", self.connectivity, "expected a kernel, AllToAll, OneToOne or ExplicitConnections")
+            fail(
+                owner,
+                "connectivity",
+                self.connectivity,
+                "expected a kernel, AllToAll, OneToOne or ExplicitConnections",
+            )
 
 
 @dataclass(frozen=True)
@@ -203,11 +215,17 @@ class NetworkDescription(Describable):
         if not self.populations:
             fail("NetworkDescription", "populations", self.populations, "needs at least one population")
         names: dict[str, str] = {}
-        for kind, items in (("population", self.populations), ("projection", self.projections),
-                            ("input", self.inputs)):
+        for kind, items in (
+            ("population", self.populations),
+            ("projection", self.projections),
+            ("input", self.inputs),
+        ):
             for item in items:
                 if item.name in names:
-                    raise ParameterError(f"name '{item.name}' is used by a {names[item.name]} and a {kind}; names must be unique")
+                    raise ParameterError(
+                        f"name '{item.name}' is used by a {names[item.name]} and a {kind}; "
+                        "names must be unique"
+                    )
                 names[item.name] = kind
         pops = {p.name: p for p in self.populations}
         for proj in self.projections:
@@ -220,7 +238,12 @@ class NetworkDescription(Describable):
             self._check_connectivity(proj, pops[proj.source], pops[proj.target])
         for inp in self.inputs:
             if inp.target not in pops:
-                fail(f"PoissonBackground '{inp.name}'", "target", inp.target, f"known populations: {sorted(pops)}")
+                fail(
+                    f"PoissonBackground '{inp.name}'",
+                    "target",
+                    inp.target,
+                    f"known populations: {sorted(pops)}",
+                )
         projs = {p.name for p in self.projections}
         for rec in self.recordings:
             key = getattr(rec, "population", None) or getattr(rec, "target", None)

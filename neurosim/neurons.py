@@ -8,7 +8,8 @@ Every model receives synaptic input through one of three synapse kinds, chosen w
 * ``"conductance"``: conductance-based exponential synapses, conductances relative to the leak conductance
   (dimensionless, as in Song, Miller & Abbott 2000); weights are dimensionless.
 
-All models carry ``I_ext`` (volt), a per-neuron external drive in voltage units; the frontal controller uses it
+All models carry ``I_ext`` (volt), a per-neuron external drive in voltage units; the frontal controller
+uses it
 for top-down bias. Units are Brian2 units; defaults are documented on each class.
 """
 
@@ -44,7 +45,11 @@ class NeuronModel(Describable):
         """Constants used in the equations (the dataclass fields that are numbers or quantities)."""
         out = {}
         for name, value in vars(self).items():
-            if name != "synapse" and isinstance(value, (int, float, Quantity)) and not isinstance(value, bool):
+            if (
+                name != "synapse"
+                and isinstance(value, (int, float, Quantity))
+                and not isinstance(value, bool)
+            ):
                 out[name] = value
         return out
 
@@ -159,7 +164,8 @@ class AdaptiveLIF(LIF):
 class AdEx(NeuronModel):
     """Adaptive exponential integrate-and-fire (Brette & Gerstner 2005; defaults are their Fig. 2 values).
 
-    ``C dv/dt = -g_L (v - E_L) + g_L Δ_T exp((v - V_T)/Δ_T) - w + g_L·input``; ``tau_w dw/dt = a (v - E_L) - w``.
+    ``C dv/dt = -g_L (v - E_L) + g_L Δ_T exp((v - V_T)/Δ_T) - w + g_L·input``;
+    ``tau_w dw/dt = a (v - E_L) - w``.
     """
 
     C: Quantity = 281 * pF  # membrane capacitance

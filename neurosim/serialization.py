@@ -144,7 +144,8 @@ def encode_quantity(q: Quantity) -> str | list[Any]:
 
 
 def _unit_text(q: Quantity) -> str:
-    """A unit name that reads back: the best named unit (``ms``), else the SI form (``metre * second ** -1``)."""
+    """A unit name that reads back: the best named unit (``ms``), else the SI form
+    (``metre * second ** -1``)."""
     best = q.get_best_unit()
     name = str(best)
     if name in _UNIT_NAMESPACE:
@@ -190,9 +191,7 @@ def decode(value: Any) -> Any:
             names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
             unknown = sorted(set(kwargs) - names)
             if unknown:
-                raise ParameterError(
-                    f"{cls.__name__}: unknown key(s) {unknown}; allowed: {sorted(names)}"
-                )
+                raise ParameterError(f"{cls.__name__}: unknown key(s) {unknown}; allowed: {sorted(names)}")
             return cls(**kwargs)
         if set(value) == {"values", "unit"}:
             return np.asarray(value["values"]) * decode_quantity(f"1 * {value['unit']}")

@@ -99,7 +99,12 @@ def check_choice(owner: str, name: str, value: Any, choices: Iterable[Any]) -> A
 def check_name(owner: str, name: str, value: Any) -> str:
     """Names become Brian2 identifiers: letters, digits and underscores, not starting with a digit."""
     if not isinstance(value, str) or not value.isidentifier() or value.startswith("_"):
-        fail(owner, name, value, "expected an identifier (letters, digits, '_'; not starting with a digit or '_')")
+        fail(
+            owner,
+            name,
+            value,
+            "expected an identifier (letters, digits, '_'; not starting with a digit or '_')",
+        )
     return value
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from brian2 import mV, ms, second
+from brian2 import ms, mV, second
 
 from neurosim import (
     LIF,
@@ -17,8 +17,9 @@ from neurosim import (
 )
 
 #: A neuron that only integrates: delta synapses, no leak on the time scale of a test, no spikes.
-INTEGRATOR = LIF(synapse="delta", tau_m=1e6 * second, E_L=0 * mV, v_reset=0 * mV, v_threshold=1e9 * mV,
-                 refractory=0 * ms)
+INTEGRATOR = LIF(
+    synapse="delta", tau_m=1e6 * second, E_L=0 * mV, v_reset=0 * mV, v_threshold=1e9 * mV, refractory=0 * ms
+)
 
 
 def psc_amplitudes(rules, times, *, dt=0.1 * ms, target=None):
@@ -30,7 +31,9 @@ def psc_amplitudes(rules, times, *, dt=0.1 * ms, target=None):
             Population("pre", 1, SpikeSource(indices=(0,) * len(times), times=times * ms)),
             Population("post", 1, target or INTEGRATOR),
         ),
-        projections=(Projection("syn", "pre", "post", weight=1 * mV, connectivity=OneToOne(), rules=tuple(rules)),),
+        projections=(
+            Projection("syn", "pre", "post", weight=1 * mV, connectivity=OneToOne(), rules=tuple(rules)),
+        ),
         recordings=(StateRecording("post", ("v",)),),
         dt=dt,
     )
@@ -47,8 +50,18 @@ def psc_amplitudes(rules, times, *, dt=0.1 * ms, target=None):
     return np.array(out), t
 
 
-def forced_pairing(projections, pre_times, post_times, *, delay=1 * ms, dt=0.1 * ms, w_init=0.5, w_min=0.0,
-                   w_max=1.0, duration=None):
+def forced_pairing(
+    projections,
+    pre_times,
+    post_times,
+    *,
+    delay=1 * ms,
+    dt=0.1 * ms,
+    w_init=0.5,
+    w_min=0.0,
+    w_max=1.0,
+    duration=None,
+):
     """Independent synapses k = 0..n-1 (pre neuron k → post neuron k) with exactly chosen spike times.
 
     Pre neuron k emits at ``pre_times[k]`` (ms); its spikes reach the synapse ``delay`` later (a known
@@ -81,12 +94,27 @@ def forced_pairing(projections, pre_times, post_times, *, delay=1 * ms, dt=0.1 *
     pre_idx, pre_t = flatten(pre_times)
     kick_idx, kick_t = flatten(post_times, shift=step)
     plastic = tuple(
-        Projection(name, "pre", "post", weight=0 * mV, connectivity=OneToOne(), rules=tuple(rules),
-                   w_min=w_min, w_max=w_max, delay=ConductionDelay(base=delay, velocity=instant))
+        Projection(
+            name,
+            "pre",
+            "post",
+            weight=0 * mV,
+            connectivity=OneToOne(),
+            rules=tuple(rules),
+            w_min=w_min,
+            w_max=w_max,
+            delay=ConductionDelay(base=delay, velocity=instant),
+        )
         for name, rules in projections.items()
     )
-    kick = Projection("kick_syn", "kick", "post", weight=100 * mV, connectivity=OneToOne(),
-                      delay=ConductionDelay(base=0 * ms, velocity=instant))
+    kick = Projection(
+        "kick_syn",
+        "kick",
+        "post",
+        weight=100 * mV,
+        connectivity=OneToOne(),
+        delay=ConductionDelay(base=0 * ms, velocity=instant),
+    )
     desc = NetworkDescription(
         populations=(
             Population("pre", n, SpikeSource(indices=pre_idx, times=pre_t * ms)),

@@ -50,6 +50,27 @@ NO_DELAY = ConductionDelay(base=0 * ms, velocity=1e9 * metre / second)  # conduc
 PROBE = LIF(synapse="delta", tau_m=10 * ms, E_L=0 * mV, v_reset=0 * mV, v_threshold=1 * mV, refractory=0 * ms)
 
 
+def driven_synapse(rule, pre_ms, driver_ms, *, delay, dt, recordings=()):
+    """One plastic synapse ``pre → post`` (weight 0) whose postsynaptic PROBE is made to spike by a strong
+    ``driver`` input: presynaptic spikes at ``pre_ms``, postsynaptic ones one step after ``driver_ms``."""
+    pre_ms, driver_ms = np.atleast_1d(pre_ms), np.atleast_1d(driver_ms)
+    return NetworkDescription(
+        populations=(
+            Population("pre", 1, SpikeSource(indices=(0,) * len(pre_ms), times=pre_ms * ms)),
+            Population("driver", 1, SpikeSource(indices=(0,) * len(driver_ms), times=driver_ms * ms)),
+            Population("post", 1, PROBE),
+        ),
+        projections=(
+            Projection("drive", "driver", "post", weight=10 * mV, connectivity=OneToOne(), delay=NO_DELAY),
+            Projection(
+                "syn", "pre", "post", weight=0 * mV, connectivity=OneToOne(), rules=(rule,), delay=delay
+            ),
+        ),
+        recordings=recordings,
+        dt=dt,
+    )
+
+
 def run_pairing(rule, deltas_ms, *, dt_ms, n_pairs=60, n_copies=1, record=(), record_dt=100 * ms):
     """Pair protocol at 1 Hz; returns final ρ of the synapses starting DOWN and UP (shape (copies, deltas)),
     the recorded post spikes, the recorded ρ monitor (or None) and the calcium delay Brian2 delivers (ms)."""
@@ -233,26 +254,13 @@ def test_calcium_transients_follow_the_delayed_pre_and_the_post_spike():
     # Graupner & Brunel 2012 calcium model: a pre spike adds C_pre after D, a post spike adds C_post, both
     # decay with τ_Ca. One pre spike at 10 ms (arriving after a 2 ms conduction delay), a post spike at 60 ms.
     rule = GraupnerBrunel(D=5 * ms)
-    desc = NetworkDescription(
-        populations=(
-            Population("pre", 1, SpikeSource(indices=(0,), times=[10.0] * ms)),
-            Population("driver", 1, SpikeSource(indices=(0,), times=[59.9] * ms)),
-            Population("post", 1, PROBE),
-        ),
-        projections=(
-            Projection("drive", "driver", "post", weight=10 * mV, connectivity=OneToOne(), delay=NO_DELAY),
-            Projection(
-                "syn",
-                "pre",
-                "post",
-                weight=0 * mV,
-                connectivity=OneToOne(),
-                rules=(rule,),
-                delay=ConductionDelay(base=2 * ms, velocity=1e9 * metre / second),
-            ),
-        ),
-        recordings=(StateRecording("syn", ("calcium_c",)),),
+    desc = driven_synapse(
+        rule,
+        10.0,
+        59.9,
+        delay=ConductionDelay(base=2 * ms, velocity=1e9 * metre / second),
         dt=0.1 * ms,
+        recordings=(StateRecording("syn", ("calcium_c",)),),
     )
     sim = build(desc)
     assert float(sim.synapses["syn"].calcium_pre_influx.delay[0] / ms) == pytest.approx(7.0)
@@ -348,26 +356,7 @@ def test_save_load_continues_with_calcium_in_flight(tmp_path):
     # Invariance (issue 2: save/load/continue equals an uninterrupted run), here with a presynaptic calcium
     # influx still travelling along the rule's delayed pathway (D = 13.7 ms) at the moment of saving.
     pre = 10.0 + 100.0 * np.arange(5)
-    desc = NetworkDescription(
-        populations=(
-            Population("pre", 1, SpikeSource(indices=(0,) * 5, times=pre * ms)),
-            Population("driver", 1, SpikeSource(indices=(0,) * 5, times=(pre + 9.5) * ms)),
-            Population("post", 1, PROBE),
-        ),
-        projections=(
-            Projection("drive", "driver", "post", weight=10 * mV, connectivity=OneToOne(), delay=NO_DELAY),
-            Projection(
-                "syn",
-                "pre",
-                "post",
-                weight=0 * mV,
-                connectivity=OneToOne(),
-                rules=(GraupnerBrunel(),),
-                delay=NO_DELAY,
-            ),
-        ),
-        dt=0.5 * ms,
-    )
+    desc = driven_synapse(GraupnerBrunel(), pre, pre + 9.5, delay=NO_DELAY, dt=0.5 * ms)
     whole = build(desc).run(500 * ms)
     first = build(desc).run(215 * ms)  # the pre spike at 210 ms delivers its calcium at 223.5 ms
     path = first.save(tmp_path / "calcium.npz")

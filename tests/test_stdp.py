@@ -10,18 +10,10 @@ emission. Every test drives many independent synapses in one simulation (see ``h
 
 import numpy as np
 import pytest
-from brian2 import Hz, ms, mV, second
+from brian2 import ms, second
 
 from neurosim import (
-    LIF,
-    AllToAll,
-    ConductionDelay,
-    NetworkDescription,
     PairSTDP,
-    PoissonSource,
-    Population,
-    Projection,
-    SpikeRecording,
     build,
 )
 from neurosim.validation import ParameterError
@@ -132,44 +124,16 @@ def test_bad_parameters_are_named(kwargs, name):
 # --- Song, Miller & Abbott 2000: competitive Hebbian learning through STDP ---------------------------------
 
 
-def song_abbott(duration, *, n_inputs=1000, a_plus=0.01, dt=0.1 * ms, seed=1):
-    """The Song, Miller & Abbott 2000 setup (parameters from ../shared/science.md): ``n_inputs`` Poisson
-    fibres at 15 Hz onto one conductance-based LIF (τ_m 10 ms, E_L −74 mV, threshold −54 mV, reset −60 mV,
-    E_e 0 mV, τ_e 5 ms); g_max 0.01 (J = 0.01·1000/n_inputs, w ∈ [0, 1], initially uniform); additive
+def song_abbott(duration, *, a_plus=0.01, dt=0.1 * ms, seed=1):
+    """The Song, Miller & Abbott 2000 setup as experiments/song_abbott_2000.py builds it (parameters from
+    ../shared/science.md): 1000 Poisson fibres at 15 Hz onto one conductance-based LIF (τ_m 10 ms, E_L −74 mV,
+    threshold −54 mV, reset −60 mV, E_e 0 mV, τ_e 5 ms); g_max 0.01 (w ∈ [0, 1], initially uniform); additive
     all-to-all STDP with τ± 20 ms, A− = 1.05·A+. Returns (final weights, output spike times in s)."""
-    neuron = LIF(
-        tau_m=10 * ms,
-        E_L=-74 * mV,
-        v_threshold=-54 * mV,
-        v_reset=-60 * mV,
-        refractory=0 * ms,
-        synapse="conductance",
-        tau_exc=5 * ms,
-        E_exc=0 * mV,
-    )
-    desc = NetworkDescription(
-        populations=(
-            Population("inputs", n_inputs, PoissonSource(rate=15 * Hz)),
-            Population("out", 1, neuron),
-        ),
-        projections=(
-            Projection(
-                "syn",
-                "inputs",
-                "out",
-                weight=0.01 * 1000 / n_inputs,
-                connectivity=AllToAll(),
-                rules=(PairSTDP(A_plus=a_plus, A_minus=1.05 * a_plus),),
-                w_init="rand()",
-                delay=ConductionDelay(base=0 * ms),
-            ),
-        ),
-        recordings=(SpikeRecording("out"),),
-        dt=dt,
-        seed=seed,
-    )
-    sim = build(desc).run(duration, progress=False)
-    return sim.weights("syn"), np.asarray(sim.spikes("out")[1] / second)
+    from experiments.song_abbott_2000 import Config, description
+
+    config = Config(a_plus=a_plus, dt_ms=float(dt / ms), duration_s=float(duration / second))
+    sim = build(description(config, seed)).run(duration, progress=False)
+    return sim.weights("inputs_to_neuron"), np.asarray(sim.spikes("neuron")[1] / second)
 
 
 def _bimodality(w):

@@ -11,7 +11,8 @@ from .helpers import psc_amplitudes
 
 
 def event_based(U, tau_d, tau_f, isi, n):
-    """Independent implementation: the event-based update of Maass & Markram 2002 (as NEST tsodyks2_synapse)."""
+    """Independent implementation: the event-based update of Maass & Markram 2002
+    (as NEST tsodyks2_synapse)."""
     u, x, out, first = 0.0, 1.0, [], True
     for _ in range(n):
         if not first:
@@ -39,7 +40,8 @@ def test_depressing_10hz():
 
 
 def test_facilitating_20hz_matches_published_ratios():
-    # Tsodyks, Pawelzik & Markram 1998: U=0.03, tau_d=130 ms, tau_f=530 ms, 20 Hz -> PSC2/PSC1 = 1.84, PSC5/PSC1 = 3.48
+    # Tsodyks, Pawelzik & Markram 1998: U=0.03, tau_d=130 ms, tau_f=530 ms, 20 Hz
+    # -> PSC2/PSC1 = 1.84, PSC5/PSC1 = 3.48
     psc, _ = psc_amplitudes([TsodyksMarkram.facilitating()], np.arange(5) * 50 * ms + 10 * ms)
     assert psc[1] / psc[0] == pytest.approx(1.84, abs=0.05)
     assert psc[4] / psc[0] == pytest.approx(3.48, abs=0.05)
@@ -67,9 +69,12 @@ def test_irregular_train_equals_event_based_formulation():
 
 
 def test_steady_state_matches_analytic():
-    # science.md: regular train of interval D -> u* = U/(1-(1-U)e^{-D/tf}), x* = (1-e^{-D/td})/(1-(1-u*)e^{-D/td})
+    # science.md: regular train of interval D -> u* = U/(1-(1-U)e^{-D/tf}),
+    # x* = (1-e^{-D/td})/(1-(1-u*)e^{-D/td})
     U, td, tf, isi = 0.1, 100.0, 1000.0, 25.0
-    psc, _ = psc_amplitudes([TsodyksMarkram(U=U, tau_d=td * ms, tau_f=tf * ms)], np.arange(200) * isi * ms + 10 * ms)
+    psc, _ = psc_amplitudes(
+        [TsodyksMarkram(U=U, tau_d=td * ms, tau_f=tf * ms)], np.arange(200) * isi * ms + 10 * ms
+    )
     u_star = U / (1 - (1 - U) * np.exp(-isi / tf))
     x_star = (1 - np.exp(-isi / td)) / (1 - (1 - u_star) * np.exp(-isi / td))
     assert psc[-1] == pytest.approx(u_star * x_star, rel=1e-3)
@@ -77,8 +82,13 @@ def test_steady_state_matches_analytic():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"U": 0.0}, "U"), ({"U": 1.5}, "U"), ({"tau_d": -1 * ms}, "tau_d"), ({"tau_d": 5.0}, "tau_d"),
-     ({"tau_f": 0 * ms}, "tau_f")],
+    [
+        ({"U": 0.0}, "U"),
+        ({"U": 1.5}, "U"),
+        ({"tau_d": -1 * ms}, "tau_d"),
+        ({"tau_d": 5.0}, "tau_d"),
+        ({"tau_f": 0 * ms}, "tau_f"),
+    ],
 )
 def test_bad_parameters_are_named(kwargs, name):
     with pytest.raises(ParameterError, match=name):

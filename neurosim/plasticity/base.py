@@ -83,8 +83,27 @@ ROLES = ("efficacy", "weight", "modifier")
 
 #: Names every rule may use without declaring them (besides ``*_pre``/``*_post`` neuron variables).
 SHARED_SYMBOLS = frozenset(
-    {"w", "w_min", "w_max", "J", "dw", "t", "dt", "lastupdate", "i", "j", "N_incoming", "N_outgoing",
-     "N", "t_in_timesteps", "True", "False", "and", "or", "not"}
+    {
+        "w",
+        "w_min",
+        "w_max",
+        "J",
+        "dw",
+        "t",
+        "dt",
+        "lastupdate",
+        "i",
+        "j",
+        "N_incoming",
+        "N_outgoing",
+        "N",
+        "t_in_timesteps",
+        "True",
+        "False",
+        "and",
+        "or",
+        "not",
+    }
 )
 _BUILTINS = frozenset(DEFAULT_FUNCTIONS) | frozenset(DEFAULT_CONSTANTS) | frozenset(_UNIT_NAMESPACE)
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")
@@ -236,7 +255,9 @@ def compose(
     consumers = [r for t, r in translated if t.consumes_dw]
     if len(consumers) > 1:
         names = [type(r).__name__ for r in consumers]
-        raise RuleError(f"{context}: incompatible rules {names}: only one rule may take over the weight update")
+        raise RuleError(
+            f"{context}: incompatible rules {names}: only one rule may take over the weight update"
+        )
 
     model: list[str] = []
     namespace: dict[str, Any] = {}

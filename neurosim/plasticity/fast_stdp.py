@@ -34,36 +34,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brian2 import Quantity, ms
-
-from ..validation import check_choice, check_number
-from .base import Rule, RuleCode
+from .base import RuleCode
+from .stdp import PairWindow
 
 
 @dataclass(frozen=True)
-class FastPairSTDP(Rule):
+class FastPairSTDP(PairWindow):
     """Pair STDP with the traces on the neurons (somatic timing; see the module docstring).
 
     Same parameters and defaults as :class:`~neurosim.plasticity.stdp.PairSTDP`.
     """
-
-    role = "weight"
-    namespace = "stdp"
-
-    A_plus: float = 0.01  # potentiation amplitude (pre before post)
-    A_minus: float = 0.0105  # depression amplitude (post before pre), positive
-    tau_plus: Quantity = 20 * ms  # potentiation window
-    tau_minus: Quantity = 20 * ms  # depression window
-    bounds: str = "hard"  # "hard" (additive) or "soft" (multiplicative)
-    pairing: str = "all"  # "all" (all-to-all) or "nearest"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_number("FastPairSTDP", "A_plus", self.A_plus, low=0)
-        check_number("FastPairSTDP", "A_minus", self.A_minus, low=0)
-        self.check_positive(ms, "tau_plus", "tau_minus")
-        check_choice("FastPairSTDP", "bounds", self.bounds, ("hard", "soft"))
-        check_choice("FastPairSTDP", "pairing", self.pairing, ("all", "nearest"))
 
     def code(self) -> RuleCode:
         up, down = ("(w_max - w)*", "(w - w_min)*") if self.bounds == "soft" else ("", "")

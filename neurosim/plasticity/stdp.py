@@ -27,14 +27,9 @@ from .base import Rule, RuleCode
 
 
 @dataclass(frozen=True)
-class PairSTDP(Rule):
-    """Pair-based STDP.
-
-    ``bounds="hard"``: additive updates clipped to the bounds (Song et al. 2000). ``bounds="soft"``:
-    multiplicative updates, potentiation ∝ (w_max − w) and depression ∝ (w − w_min) (van Rossum et al. 2000).
-    ``pairing="all"``: every pre spike pairs with every post spike (traces add up); ``"nearest"``: each spike
-    pairs only with the nearest earlier spike of the other side (traces reset to 1).
-    """
+class PairWindow(Rule):
+    """The parameters of a pair-STDP window and their checks, shared by :class:`PairSTDP` and
+    :class:`~neurosim.plasticity.fast_stdp.FastPairSTDP` (which differ only in where the traces live)."""
 
     role = "weight"
     namespace = "stdp"
@@ -48,11 +43,23 @@ class PairSTDP(Rule):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_number("PairSTDP", "A_plus", self.A_plus, low=0)
-        check_number("PairSTDP", "A_minus", self.A_minus, low=0)
+        owner = type(self).__name__
+        check_number(owner, "A_plus", self.A_plus, low=0)
+        check_number(owner, "A_minus", self.A_minus, low=0)
         self.check_positive(ms, "tau_plus", "tau_minus")
-        check_choice("PairSTDP", "bounds", self.bounds, ("hard", "soft"))
-        check_choice("PairSTDP", "pairing", self.pairing, ("all", "nearest"))
+        check_choice(owner, "bounds", self.bounds, ("hard", "soft"))
+        check_choice(owner, "pairing", self.pairing, ("all", "nearest"))
+
+
+@dataclass(frozen=True)
+class PairSTDP(PairWindow):
+    """Pair-based STDP.
+
+    ``bounds="hard"``: additive updates clipped to the bounds (Song et al. 2000). ``bounds="soft"``:
+    multiplicative updates, potentiation ∝ (w_max − w) and depression ∝ (w − w_min) (van Rossum et al. 2000).
+    ``pairing="all"``: every pre spike pairs with every post spike (traces add up); ``"nearest"``: each spike
+    pairs only with the nearest earlier spike of the other side (traces reset to 1).
+    """
 
     def code(self) -> RuleCode:
         bump = "+= 1" if self.pairing == "all" else "= 1"

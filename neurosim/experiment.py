@@ -96,6 +96,10 @@ class RunContext:
     def write_json(self, name: str, data: Any) -> Path:
         return atomic_write_json(self.out / name, _plain(data))
 
+    def write_text(self, name: str, text: str) -> Path:
+        """Write a text file (a table, a report) into the results directory atomically."""
+        return atomic_write_text(self.out / name, text)
+
     def _save_checkpoint(self) -> None:
         atomic_write(self.out / "checkpoint.pkl", lambda fh: pickle.dump(self._checkpoint, fh), mode="wb")
 
@@ -119,7 +123,7 @@ class Experiment:
                 raise ExperimentError(f"config file '{path}' does not exist or is not a file")
             try:
                 values.update(tomllib.loads(path.read_text()))
-            except (OSError, tomllib.TOMLDecodeError) as err:
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
                 raise ExperimentError(f"config file '{path}' cannot be read: {err}") from None
         for pair in overrides:
             key, sep, raw = pair.partition("=")
@@ -155,6 +159,8 @@ class Experiment:
             ckpt = out / "checkpoint.pkl"
             if ckpt.exists():
                 checkpoint = pickle.loads(ckpt.read_bytes())
+        elif out.exists() and not out.is_dir():
+            raise ExperimentError(f"--out '{out}' is a file, not a results directory; nothing changed")
         elif out.exists() and any(out.iterdir()):
             raise ExperimentError(
                 f"output directory '{out}' already holds results; choose a new --out or pass --resume"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .experiment import ExperimentError, _parse_value, _plain
-from .io import atomic_write_json, atomic_write_text
+from .io import atomic_write, atomic_write_json, atomic_write_text
 
 
 def grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -122,5 +122,12 @@ def _plot(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], out: Path) -> 
         ax.set_xlabel(x_key)
         ax.set_ylabel(metric)
         fig.tight_layout()
-        fig.savefig(out / f"sweep_{metric}.png", dpi=100)
+        _save_png(fig, out / f"sweep_{metric}.png")
         plt.close(fig)
+
+
+def _save_png(fig: Any, path: Path) -> None:
+    """Write a figure as PNG atomically, like every result file."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")

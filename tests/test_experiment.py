@@ -11,8 +11,10 @@ from neurosim.sweep import grid, parse_grid, run_sweep
 
 TOY = textwrap.dedent(
     '''
-    """Toy experiment: a seeded random walk, one checkpointed trial per step."""
+    """Toy experiment: a seeded random walk, one checkpointed trial per step, and one figure."""
     import os
+    import sys
+    import time
     from dataclasses import dataclass
     from neurosim.experiment import Experiment
 
@@ -25,11 +27,22 @@ TOY = textwrap.dedent(
         def trial(k):
             if k == int(os.environ.get("TOY_KILL_AT", -1)):  # simulates a run killed at trial k
                 raise KeyboardInterrupt("killed")
+            time.sleep(float(os.environ.get("TOY_SLEEP", 0)))  # a slow trial (a real kill lands mid-run)
             return float(ctx.rng("trial", k).normal() * config.scale)
         values = ctx.trials("walk", list(range(config.steps)), trial)
+        if os.environ.get("TOY_FIGURE"):
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            fig, ax = plt.subplots()
+            ax.plot(values)
+            ctx.save_figure(fig, "walk")
         return {"final": sum(values), "values": values}
 
     EXPERIMENT = Experiment("toy", "a seeded random walk", Config, run, quick_overrides={"steps": 3})
+
+    if __name__ == "__main__":
+        sys.exit(EXPERIMENT.main())
     '''
 )
 
@@ -81,7 +94,10 @@ def test_bad_input_is_refused_before_running(toy, tmp_path, capsys):
     assert "stepz" in capsys.readouterr().err
     assert cli.main(["run", "toy", "--set", "steps=many", "--out", str(tmp_path / "c")]) == 2
     assert "'steps'" in capsys.readouterr().err
-    assert cli.main(["run", "toy", "--config", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "d")]) == 2
+    assert (
+        cli.main(["run", "toy", "--config", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "d")])
+        == 2
+    )
     assert "missing.toml" in capsys.readouterr().err
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
     # an output directory holding other results is never overwritten

@@ -18,8 +18,9 @@ def test_notebook_executes(path, monkeypatch):
     for cell in nb.cells:  # outputs are stripped in git
         if cell.cell_type == "code":
             assert not cell.outputs, f"{path.name}: commit notebooks with outputs stripped"
-    client = nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute(env=dict(os.environ))
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors

@@ -1,0 +1,116 @@
+"""The README and docs stay true: the quickstart, the task/learner snippet, the figures, the generated
+notebook."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _section(title: str) -> str:
+    """The README text under the ``## title`` heading, up to the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, flags=re.S | re.M)
+    assert match, f"README has no section '## {title}'"
+    return match.group(1)
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"_docs_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _exec(code: str) -> dict:
+    """Run a README code block as a module of its own; return its namespace."""
+    module = types.ModuleType("readme_snippet")  # a real module: dataclasses look their module up
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(code, "README.md", "exec"), module.__dict__)  # noqa: S102 - the point of the test
+    finally:
+        del sys.modules[module.__name__]
+    return module.__dict__
+
+
+def test_quickstart_is_one_setup_one_main_job_one_test_command():
+    """Issue 5: the Quickstart holds exactly a set-up command, the main job and the test command."""
+    (block,) = _blocks(_section("Quickstart"), "bash")
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert len(commands) == 3
+    assert commands[0].startswith("pip install") and "-e" in commands[0]
+    assert commands[1] == "neurosim run compare_lstm --quick --out results/quick"
+    assert commands[2].startswith("python -m pytest")
+
+
+def test_every_image_the_readme_shows_exists():
+    """Gallery and overview: every ``![...](path)`` of the README is a file in the repository."""
+    paths = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert "docs/figures/overview.png" in paths
+    missing = [p for p in paths if not (ROOT / p).is_file()]
+    assert not missing, missing
+
+
+def test_task_and_learner_snippet_runs_as_written():
+    """README "Adding a task or a learner": the code block runs as printed. The template learner recalls
+    every one-hot cue (one class per channel, so a single presentation per class is enough: accuracy 1.0),
+    and the built-in LSTM takes the new task unchanged, reporting the same record fields."""
+    (code,) = _blocks(_section("Adding a task or a learner"), "python")
+    if "LSTMLearner" in code:
+        pytest.importorskip("torch")
+    namespace = _exec(code)
+    record = namespace["record"]
+    assert record.accuracy == 1.0
+    assert record.parameters == 16 and record.train_trials == 40
+    assert record.extra["backend"] == "template" and record.extra["task"] == "echo"
+    if "lstm_record" in namespace:
+        assert list(namespace["lstm_record"].to_dict()) == list(record.to_dict())
+
+
+def test_rule_snippet_learns_the_amount_its_equations_give():
+    """README "Writing a rule": SymmetricHebb as printed builds and changes w by eta·exp(-|Δt|/tau) for one
+    pairing in either order (Δt between the presynaptic spike's arrival and the postsynaptic spike): the
+    rule's own equations, traces decaying from 1 with tau."""
+    import numpy as np
+    from brian2 import ms
+
+    from .helpers import forced_pairing
+
+    (code,) = _blocks(_section("Writing a rule"), "python")
+    namespace = _exec(code)
+    rule = namespace["SymmetricHebb"]()
+    # pre at 100 ms arrives at 101 ms, post at 110 ms (Δt = 9 ms); post at 100 ms, pre arrives at 111 ms
+    w, _ = forced_pairing({"hebb": [rule]}, [[100.0], [110.0]], [[110.0], [100.0]], delay=1 * ms)
+    expected = [0.05 * np.exp(-9 / 20), 0.05 * np.exp(-11 / 20)]
+    np.testing.assert_allclose(w["hebb"] - 0.5, expected, rtol=1e-6)
+
+
+def test_overview_figure_script_writes_a_png(tmp_path):
+    """docs/make_overview.py (the Concepts figure) runs and writes a PNG."""
+    module = _load(ROOT / "docs" / "make_overview.py")
+    path = module.draw(tmp_path / "overview.png")
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_snn_vs_lstm_notebook_matches_its_generator():
+    """notebooks/snn_vs_lstm.ipynb is what docs/make_snn_vs_lstm_notebook.py writes (outputs stripped)."""
+    nbformat = pytest.importorskip("nbformat")
+    module = _load(ROOT / "docs" / "make_snn_vs_lstm_notebook.py")
+    stored = nbformat.read(ROOT / "notebooks" / "snn_vs_lstm.ipynb", as_version=4)
+    expected = module.notebook()
+    assert [(c.cell_type, c.source) for c in stored.cells] == [
+        (c.cell_type, c.source) for c in expected.cells
+    ]

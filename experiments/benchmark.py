@@ -12,9 +12,6 @@ continues an interrupted benchmark.
         --engines neurosim,brian2,nest --threads 1,2 --duration 1 --out results/bench
     neurosim run benchmark --quick            # the same through the neurosim command (options via --set)
 
-Case (c) runs with the library's rules and with the proposed formulation of the same model
-(``--formulations library,proposed``; see ``neurosim.benchmark.TickEligibility``).
-
 Writes ``results.json`` (one entry per run), ``comparison.json`` (neurosim/NEST, neurosim/Brian2, pruned
 speed-up, cost-vs-size exponents), ``table.txt`` and ``cost_vs_size.png`` into ``--out``.
 """
@@ -62,7 +59,6 @@ class Config:
     threads: tuple[int, ...] = (1, 2)  # threads (OpenMP for cpp_standalone, NEST threads)
     duration_s: float = 1.0  # biological seconds simulated per run
     stdp: str = "neuron"  # "neuron": FastPairSTDP (per-neuron traces); "synapse": PairSTDP
-    formulations: tuple[str, ...] = ("library", "proposed")  # case (c) rules (see neurosim.benchmark)
     pruned: bool = True  # also run neurosim with 10 % of the synapses (the pruning target)
     timeout_s: float = 3600.0  # per run
     cache: str = ""  # wiring + build cache ("" = $NEUROSIM_CACHE/benchmark or ~/.cache/neurosim/benchmark)
@@ -80,8 +76,6 @@ class Config:
             check_number("benchmark", "threads", t, low=1, integer=True)
         check_number("benchmark", "duration_s", self.duration_s, low=0, low_open=True)
         check_choice("benchmark", "stdp", self.stdp, ("neuron", "synapse"))
-        for f in self.formulations:
-            check_choice("benchmark", "formulations", f, ("library", "proposed"))
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -99,31 +93,19 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
     for size in sorted(config.sizes, key=lambda s: parse_size(s)[0] * parse_size(s)[1]):
         n, k = parse_size(size)
         for case in config.cases:
-            for form in config.formulations if case == "c" else ("library",):
-                net = BenchmarkNetwork(n=n, k=k, case=case, stdp=config.stdp, seed=seed + 1, formulation=form)
-                for engine in config.engines:
-                    if engine == "nest" and case == "c":
-                        continue  # no STP+STDP synapse in NEST: compared with NEST's case (b)
-                    targets = ("nest",) if engine == "nest" else config.targets
-                    for target in targets:
-                        threads = config.threads if target in ("nest", "cpp_standalone") else (1,)
-                        for t in threads:
-                            kw = {"target": "cpp_standalone" if target == "nest" else target}
-                            out.append(
-                                RunSpec(engine, net, threads=t, duration=duration, directory=cache, **kw)
-                            )
-                            if config.pruned and engine == "neurosim" and k >= 1000:
-                                pruned_net = dataclasses.replace(net, keep=0.1)
-                                out.append(
-                                    RunSpec(
-                                        engine,
-                                        pruned_net,
-                                        threads=t,
-                                        duration=duration,
-                                        directory=cache,
-                                        **kw,
-                                    )
-                                )
+            net = BenchmarkNetwork(n=n, k=k, case=case, stdp=config.stdp, seed=seed + 1)
+            for engine in config.engines:
+                if engine == "nest" and case == "c":
+                    continue  # no STP+STDP synapse in NEST: compared with NEST's case (b)
+                targets = ("nest",) if engine == "nest" else config.targets
+                for target in targets:
+                    threads = config.threads if target in ("nest", "cpp_standalone") else (1,)
+                    for t in threads:
+                        kw = {"target": "cpp_standalone" if target == "nest" else target, "directory": cache}
+                        out.append(RunSpec(engine, net, threads=t, duration=duration, **kw))
+                        if config.pruned and engine == "neurosim" and k >= 1000:
+                            pruned_net = dataclasses.replace(net, keep=0.1)
+                            out.append(RunSpec(engine, pruned_net, threads=t, duration=duration, **kw))
     return out
 
 
@@ -213,7 +195,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", help="comma-separated thread counts, e.g. 1,2")
     parser.add_argument("--duration", type=float, help="biological seconds per run")
     parser.add_argument("--stdp", choices=("neuron", "synapse"), help="STDP traces per neuron or per synapse")
-    parser.add_argument("--formulations", help="case (c) rules: library,proposed (see neurosim.benchmark)")
     parser.add_argument("--no-pruned", action="store_true", help="skip the 90 %% pruned runs")
     parser.add_argument("--cache", help="wiring and build cache folder")
     parser.add_argument("--out", help="results directory (default results/benchmark-seedN)")
@@ -229,7 +210,6 @@ def main(argv: list[str] | None = None) -> int:
         "cases": args.cases,
         "engines": args.engines,
         "targets": args.targets,
-        "formulations": args.formulations,
     }
     for key, text in lists.items():
         if text:

@@ -11,9 +11,9 @@ each neuron receives an independent Poisson background. E→E synapses carry
   the per-synapse-trace :class:`~neurosim.plasticity.stdp.PairSTDP` with ``stdp="synapse"``);
 * (c) Tsodyks–Markram STP + pair STDP + an eligibility trace
   (:class:`~neurosim.plasticity.reward.RewardModulated`: STDP's dw feeds the trace, dopamine turns it into w;
-  no dopamine is delivered). ``formulation="proposed"`` runs the same model with
-  :class:`PreOnlyTsodyksMarkram` and :class:`TickEligibility`, which avoid Brian2's per-pathway
-  event-driven updates (see there).
+  no dopamine is delivered). Both rules touch their state only in the pathway that needs it (STP at
+  arrivals, the eligibility once per spike, relative to the next update tick), so a postsynaptic spike does
+  not pay for them at each of its incoming synapses (see :mod:`neurosim.plasticity.stp`).
 
 Scaling with K (balanced-network scaling, van Vreeswijk & Sompolinsky 1996): ``J_E = j_exc·sqrt(100/K)``
 keeps the recurrent fluctuations independent of K, inhibitory weights are ``g·J_E``, and the background rate
@@ -55,7 +55,6 @@ import numpy as np
 from brian2 import Hz, Quantity, ms, mV, second
 
 from .io import atomic_write
-from .plasticity.base import Rule, RuleCode
 from .serialization import Describable
 from .validation import ParameterError, check_choice, check_number
 
@@ -73,68 +72,6 @@ PROJECTIONS = (("EE", "E", "E"), ("EI", "E", "I"), ("IE", "I", "E"), ("II", "I",
 C_M_PF = 250.0
 
 
-# ----------------------------------------------------------------- proposed formulations for case (c)
-# In case (c) a postsynaptic spike visits each of its ~800 incoming E→E synapses in random memory order. With
-# the library's rules (event-driven STP x and eligibility c) Brian2 brings *every* event-driven variable up to
-# date in every pathway: each visit reads and writes x, c and lastupdate and takes two exponentials. The two
-# rules below give exactly the same model with one read-modify-write of c per visit (measured: the
-# postsynaptic pathway becomes ~8x cheaper and case (c) costs about as much as case (b)). They are proposals
-# for neurosim.plasticity.stp and neurosim.plasticity.reward, selected with formulation="proposed".
-
-
-@dataclass(frozen=True)
-class PreOnlyTsodyksMarkram(Rule):
-    """Tsodyks–Markram depression (as ``TsodyksMarkram(tau_f=None)``) brought up to date only when a spike
-    arrives, with its own timestamp: ``x ← 1 − (1 − x)·exp(−Δt/τ_d)`` is the exact recovery, so the result is
-    the event-driven one, but no other pathway of the synapse touches ``x``."""
-
-    role = "efficacy"
-    namespace = "stp"
-
-    U: float = 0.5  # utilisation (the first spike's release probability)
-    tau_d: Quantity = 800 * ms  # recovery time of resources
-
-    def code(self) -> RuleCode:
-        return RuleCode(
-            equations="x : 1\nt_last : second",
-            on_pre="x = 1 - (1 - x)*exp(-(t - t_last)/tau_d)\nt_last = t\nr = U*x\nx -= r",
-            efficacy="r",
-            initial={"x": 1.0},
-        )
-
-
-@dataclass(frozen=True)
-class TickEligibility(Rule):
-    """Reward-modulated eligibility (as ``RewardModulated`` without dopamine) whose trace needs no per-spike
-    decay: ``c`` is stored relative to the last tick ``t_k`` of the update period P,
-    ``ĉ = c·exp((t − t_k)/τ_c)``. A spike adds ``dw·exp((t − t_k)/τ_c)`` (one factor per time step, shared by
-    all synapses); the periodic pass that updates ``w`` (every P, as in RewardModulated) first moves the
-    reference on, ``ĉ ← ĉ·exp(−P/τ_c)``. So ``c(t) = ĉ·exp(−(t − t_k)/τ_c)`` exactly, without
-    ``lastupdate``."""
-
-    role = "modifier"
-    namespace = "reward"
-
-    tau_c: Quantity = 1 * second  # eligibility time constant
-    eta: Quantity = 100 * Hz  # learning rate (dw/dt = η·dopamine·c)
-    period: Quantity = 100 * ms  # weight-update period
-
-    def code(self) -> RuleCode:
-        from brian2 import TimedArray
-
-        scale = "exp((t - period*floor((t + 0.5*dt)/period))/tau_c)"
-        table = TimedArray(np.zeros(2) * second, dt=self.period, name=f"{self.prefix}_tick_dopamine")
-        return RuleCode(
-            equations="c : 1",
-            on_pre=f"c += dw*{scale}",
-            on_post=f"c += dw*{scale}",
-            consumes_dw=True,
-            regularly="c = c*exp(-period/tau_c)\nw = clip(w + eta*c*D(t), w_min, w_max)",
-            regularly_dt=self.period,
-            parameters={"D": table},
-        )
-
-
 @dataclass(frozen=True)
 class BenchmarkNetwork(Describable):
     """The reference network for one size and plasticity case (see the module docstring)."""
@@ -143,7 +80,6 @@ class BenchmarkNetwork(Describable):
     k: int = 100  # mean in-degree (all inputs of one neuron)
     case: str = "a"  # "a" (static), "b" (pair STDP), "c" (STP + STDP + eligibility trace)
     stdp: str = "neuron"  # "neuron": FastPairSTDP (per-neuron traces); "synapse": PairSTDP
-    formulation: str = "library"  # case (c): "library" rules, or "proposed" (see PreOnlyTsodyksMarkram)
     seed: int = 1
     dt: Quantity = 0.1 * ms
     exc_fraction: float = 0.8
@@ -167,7 +103,6 @@ class BenchmarkNetwork(Describable):
         check_number("BenchmarkNetwork", "k", self.k, low=1, integer=True)
         check_choice("BenchmarkNetwork", "case", self.case, tuple(CASES))
         check_choice("BenchmarkNetwork", "stdp", self.stdp, ("neuron", "synapse"))
-        check_choice("BenchmarkNetwork", "formulation", self.formulation, ("library", "proposed"))
         check_number("BenchmarkNetwork", "keep", self.keep, low=0, high=1, low_open=True)
         if self.k * self.exc_fraction >= self.n_exc or self.k * (1 - self.exc_fraction) >= self.n_inh:
             raise ParameterError(
@@ -236,12 +171,6 @@ class BenchmarkNetwork(Describable):
         stdp = FastPairSTDP() if self.stdp == "neuron" else PairSTDP()
         if self.case == "b":
             return (stdp,)
-        if self.formulation == "proposed":
-            return (
-                PreOnlyTsodyksMarkram(U=self.stp_U, tau_d=self.stp_tau_d),
-                stdp,
-                TickEligibility(tau_c=self.tau_c, period=self.reward_period),
-            )
         return (
             TsodyksMarkram(U=self.stp_U, tau_d=self.stp_tau_d, tau_f=None),
             stdp,
@@ -384,8 +313,7 @@ class RunSpec(Describable):
     @property
     def label(self) -> str:
         mode = "" if self.engine == "nest" else f":{self.target}"
-        extra = "+proposed" if self.network.case == "c" and self.network.formulation == "proposed" else ""
-        return f"{self.engine}{mode}:{self.threads}t{extra}"
+        return f"{self.engine}{mode}:{self.threads}t"
 
 
 def _status_mb(key: str) -> float:
@@ -608,10 +536,10 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         model, on_pre, on_post, extra, delay = "w : 1", f"{var}_post {sign}= J*w", None, {}, None
         if name == "EE" and net.case in ("b", "c"):
             # the plastic E→E synapse, written the way a Brian2 user would (w bounded to [0, 1])
-            proposed = net.case == "c" and net.formulation == "proposed"
-            update = "w = clip(w + dw, 0, 1)" if net.case == "b" else "c += dw"
-            if proposed:  # c relative to the last update tick (TickEligibility)
-                update = "c += dw*exp((t - P*floor((t + 0.5*dt)/P))/tau_c)"
+            # case (c) as the library formulates it: eligibility c stored relative to the next update tick
+            # (one write per spike), STP brought up to date at arrivals only (no event-driven variables)
+            next_tick = "exp(-(P*(floor((t + 0.5*dt)/P) + 1) - t)/tau_c)"
+            update = "w = clip(w + dw, 0, 1)" if net.case == "b" else f"c += dw*{next_tick}"
             if fast:
                 extra = {"emission": f"dw = -A_minus*apost_post\n{update}"}
                 delay = {"emission": 0 * ms}
@@ -621,17 +549,12 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
                 model += "\ndapost/dt = -apost/taupost : 1 (event-driven)"
                 on_pre += f"\napre += 1\ndw = -A_minus*apost\n{update}"
                 on_post = f"apost += 1\ndw = A_plus*apre\n{update}"
-            if net.case == "c" and proposed:  # x brought up to date at arrivals only (PreOnlyTsodyksMarkram)
+            if net.case == "c":
                 model += "\nx : 1\ntx : second\nc : 1"
                 on_pre = on_pre.replace(
                     f"{var}_post {sign}= J*w",
                     "x = 1 - (1 - x)*exp(-(t - tx)/tau_d)\ntx = t\n"
                     f"r = U*x\nx -= r\n{var}_post {sign}= J*w*r",
-                )
-            elif net.case == "c":
-                model += "\ndx/dt = (1 - x)/tau_d : 1 (event-driven)\ndc/dt = -c/tau_c : 1 (event-driven)"
-                on_pre = on_pre.replace(
-                    f"{var}_post {sign}= J*w", f"r = U*x\nx -= r\n{var}_post {sign}= J*w*r"
                 )
             if net.case == "c":
                 ns.update(
@@ -660,11 +583,8 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         syn.w = net.w_init if name == "EE" else 1.0
         if name == "EE" and net.case == "c":
             syn.x = net.stp_x0
-            reward = "w = clip(w + eta*c*exp(-(t - lastupdate)/tau_c)*(tonic_int + D(t)), 0, 1)"
-            if net.formulation == "proposed":
-                reward = "c = c*exp(-P/tau_c)\nw = clip(w + eta*c*D(t), 0, 1)"
             syn.run_regularly(
-                reward,
+                "w = clip(w + eta*c*(tonic_int + D(t)), 0, 1)\nc = c*exp(-P/tau_c)",
                 dt=net.reward_period,
                 when="start",
                 order=-1,
@@ -850,7 +770,6 @@ def measure(spec: RunSpec) -> dict[str, Any]:
         k=spec.network.k,
         case=spec.network.case,
         stdp=spec.network.stdp,
-        formulation=spec.network.formulation,
         keep=spec.network.keep,
         duration_s=duration,
         sim_s_per_bio_s=res["sim_s"] / duration,
@@ -921,7 +840,6 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
                     "k": r["k"],
                     "case": r["case"],
                     "nest_case": nest_case,
-                    "formulation": r["formulation"],
                     "threads": r["threads"],
                     "target": r["target"],
                     "speedup": nest_r["sim_s"] / r["sim_s"],
@@ -933,7 +851,6 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
             case=r["case"],
             target=r["target"],
             stdp=r["stdp"],
-            formulation=r["formulation"],
             **key,
         )
         if b2_r:
@@ -944,7 +861,6 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
                     "case": r["case"],
                     "threads": r["threads"],
                     "target": r["target"],
-                    "formulation": r["formulation"],
                     "neurosim_over_brian2": r["sim_s"] / b2_r["sim_s"],
                     "rates_hz": [r["rate_E_hz"], b2_r["rate_E_hz"]],
                 }
@@ -956,7 +872,6 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
             k=r["k"],
             threads=r["threads"],
             target=r["target"],
-            formulation=r["formulation"],
             keep=0.1,
         )
         if pr:
@@ -967,7 +882,6 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
                     "case": r["case"],
                     "threads": r["threads"],
                     "target": r["target"],
-                    "formulation": r["formulation"],
                     "speedup": r["sim_s"] / pr["sim_s"],
                     "rates_hz": [r["rate_E_hz"], pr["rate_E_hz"]],
                 }

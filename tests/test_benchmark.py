@@ -115,34 +115,76 @@ def test_plastic_cases_match_the_hand_written_brian2_script(tmp_path):
     _rates_agree(results)
 
 
-def test_proposed_case_c_rules_are_the_same_model():
-    # Two formulations of one model (Tsodyks & Markram 1997 depression; Izhikevich 2007 eligibility trace):
-    # STP brought up to date at arrivals only, and the eligibility stored relative to the update tick, give
-    # the library rules' spikes, resources x and eligibility c (both decayed to the end time).
-    from neurosim.plasticity.reward import eligibility
+def test_case_c_rules_equal_their_event_driven_reference():
+    # The library's STP (brought up to date at arrivals, as NEST tsodyks2_synapse) and eligibility (stored
+    # relative to the next update tick) are exact rewrites of the textbook event-driven forms (Tsodyks &
+    # Markram 1997 depression; Izhikevich 2007 eligibility trace). Reference: those forms written here as
+    # plain rules, in the benchmark's recurrent network: same spikes, resources x and eligibility c.
+    from dataclasses import dataclass, replace
 
-    out = {}
-    for form in ("library", "proposed"):
-        net = BenchmarkNetwork(n=400, k=20, case="c", formulation=form)
-        sim = build(net.description(), target="numpy")
+    from brian2 import Quantity
+
+    from neurosim.plasticity import FastPairSTDP, Rule, RuleCode
+    from neurosim.plasticity.reward import eligibility
+    from neurosim.plasticity.stp import resources
+
+    @dataclass(frozen=True)
+    class EventDrivenTM(Rule):
+        role, namespace = "efficacy", "stp"
+        U: float = 0.5
+        tau_d: Quantity = 200 * ms
+
+        def code(self) -> RuleCode:
+            return RuleCode(
+                equations="dx/dt = (1 - x)/tau_d : 1 (event-driven)",
+                on_pre="r = U*x\nx -= r",
+                efficacy="r",
+                initial={"x": 1.0},
+            )
+
+    @dataclass(frozen=True)
+    class EventDrivenEligibility(Rule):
+        role, namespace = "modifier", "reward"
+        tau_c: Quantity = 1 * second
+
+        def code(self) -> RuleCode:
+            return RuleCode(
+                equations="dc/dt = -c/tau_c : 1 (event-driven)",
+                on_pre="c += dw",
+                on_post="c += dw",
+                consumes_dw=True,  # no dopamine is delivered: the weight update is left out
+            )
+
+    net = BenchmarkNetwork(n=400, k=20, case="c")
+    library = net.description()
+    ee = library.projection("EE")
+    reference_rules = (
+        EventDrivenTM(U=net.stp_U, tau_d=net.stp_tau_d),
+        FastPairSTDP(),
+        EventDrivenEligibility(tau_c=net.tau_c),
+    )
+    reference = replace(
+        library,
+        projections=tuple(replace(p, rules=reference_rules) if p is ee else p for p in library.projections),
+    )
+    out = []
+    for desc in (library, reference):
+        sim = build(desc, target="numpy")
         sim.synapses["EE"].stp_x = net.stp_x0
         sim.run(0.25 * second, progress=False)
         syn, t = sim.synapses["EE"], float(sim.t / second)
-        if form == "library":
-            c, last = eligibility(sim, "EE"), np.asarray(syn.lastupdate / second)
+        if desc is library:
+            c, x = eligibility(sim, "EE"), resources(sim, "EE")["x"]
         else:
-            tick = 0.1 * np.floor((t + 0.5e-4) / 0.1)
-            c, last = (
-                np.asarray(syn.reward_c[:]) * np.exp(-(t - tick) / 1.0),
-                np.asarray(syn.stp_t_last / second),
-            )
-        x = 1 - (1 - np.asarray(syn.stp_x[:])) * np.exp(-(t - last) / 0.2)
-        out[form] = (np.asarray(sim.spikes("E")[0]), c, x)
-    (s1, c1, x1), (s2, c2, x2) = out["library"], out["proposed"]
+            age = t - np.asarray(syn.lastupdate / second)
+            c = np.asarray(syn.reward_c[:]) * np.exp(-age / float(net.tau_c / second))
+            x = 1 - (1 - np.asarray(syn.stp_x[:])) * np.exp(-age / float(net.stp_tau_d / second))
+        out.append((np.asarray(sim.spikes("E")[0]), c, x))
+    (s1, c1, x1), (s2, c2, x2) = out
     np.testing.assert_array_equal(s1, s2)
     assert np.abs(c1).max() > 1e-3
-    np.testing.assert_allclose(c2, c1, rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(x2, x1, rtol=1e-12)
+    np.testing.assert_allclose(c1, c2, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(x1, x2, rtol=1e-12)
 
 
 def test_pruned_network_is_compacted_on_runtime_targets(tmp_path):

@@ -69,7 +69,7 @@ def test_eligibility_holds_stdp_change_and_decays_with_tau_c():
     t_post = float(sim.spikes("post")[1][0] / second)
     t_arrive = 0.011  # pre spike at 10 ms + 1 ms delay
     c0 = stdp.A_plus * np.exp(-(t_post - t_arrive) / 0.020)
-    assert sim.synapses["syn"].reward_c[0] == pytest.approx(c0, rel=1e-12)
+    assert eligibility(sim, "syn")[0] == pytest.approx(c0 * np.exp(-(0.1 - t_post) / 0.5), rel=1e-12)
     for t_end in (0.15, 0.25):
         sim.run(t_end * second - sim.t)
         expected = c0 * np.exp(-(t_end - t_post) / 0.5)
@@ -77,7 +77,7 @@ def test_eligibility_holds_stdp_change_and_decays_with_tau_c():
     sim.run(100 * ms)  # the second pre spike arrives at 301 ms: LTD from the post trace
     t2 = 0.301
     expected = c0 * np.exp(-(t2 - t_post) / 0.5) - stdp.A_minus * np.exp(-(t2 - t_post) / 0.020)
-    assert sim.synapses["syn"].reward_c[0] == pytest.approx(expected, rel=1e-9)
+    assert eligibility(sim, "syn")[0] == pytest.approx(expected * np.exp(-(0.35 - t2) / 0.5), rel=1e-9)
     assert sim.weights("syn")[0] == 0.5  # no dopamine, no tonic term: w untouched
 
 
@@ -92,7 +92,7 @@ def test_delayed_reward_changes_w_by_the_integral_of_dopamine_times_eligibility(
     DopamineSignal.of(sim).deliver(amount, at=T * second)
     sim.run(400 * ms)  # to 0.45 s: the reward arrived at 0.4037 s
     sim.run(550 * ms)  # to 1.0 s
-    c_T = sim.synapses["syn"].reward_c[0] * np.exp(-(T - float(sim.synapses["syn"].lastupdate[0])) / 0.5)
+    c_T = eligibility(sim, "syn")[0] * np.exp((1.0 - T) / 0.5)  # no spike after 14 ms: c decays freely
     tau_eff = 1 / (1 / 0.5 + 1 / 0.1)
     expected = 100 * amount * c_T * tau_eff * (1 - np.exp(-(1.0 - T) / tau_eff))
     assert sim.weights("syn")[0] - 0.5 == pytest.approx(expected, rel=1e-9)
@@ -205,10 +205,11 @@ def test_wraps_any_weight_rule_including_a_users_own():
     sim.run(50 * ms)
     t_post = float(sim.spikes("post")[1][0] / second)
     lag = t_post - 0.011
-    assert sim.synapses["hebb"].reward_c[0] == pytest.approx(0.3 * np.exp(-lag / 0.020), rel=1e-12)
+    decay = np.exp(-(0.05 - t_post) / 1.0)  # to sim.t = 50 ms with the default tau_c = 1 s
+    assert eligibility(sim, "hebb")[0] == pytest.approx(0.3 * np.exp(-lag / 0.020) * decay, rel=1e-12)
     triplet = TripletSTDP()
-    assert sim.synapses["triplet"].reward_c[0] == pytest.approx(
-        triplet.A2_plus * np.exp(-lag / float(triplet.tau_plus / second)), rel=1e-9
+    assert eligibility(sim, "triplet")[0] == pytest.approx(
+        triplet.A2_plus * np.exp(-lag / float(triplet.tau_plus / second)) * decay, rel=1e-9
     )
     assert sim.weights("hebb")[0] == sim.weights("triplet")[0] == 0.5
 

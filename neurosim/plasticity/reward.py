@@ -15,7 +15,12 @@ the weight themselves (``RuleCode.weight``, e.g. the calcium rule) emit no ``dw`
 
 How it runs (no Python per time step, no per-synapse work per time step):
 
-* ``c`` is event-driven: touched only when a spike reaches the synapse.
+* ``c`` is touched only when a spike reaches the synapse, and then only once: it is stored relative to the
+  next update tick ``t_{k+1}`` (``ĉ = c(t_{k+1})`` if no further spike came), so a spike at ``t`` adds
+  ``dw·e^{−(t_{k+1}−t)/τ_c}`` (a factor shared by every synapse in that step) and the periodic update moves
+  the reference on (``ĉ ← ĉ·e^{−P/τ_c}``). No ``lastupdate`` and no exponential per synapse and spike: an
+  ``(event-driven)`` trace would be brought up to date in every pathway of the synapse, so every
+  postsynaptic spike paid for it at each incoming synapse. :func:`eligibility` gives ``c`` at ``sim.t``.
 * The weight is updated every ``period`` (Izhikevich's scheme, 10 ms) by generated code, with the *exact*
   integral over the next period: ``Δw = η·c(t_k)·∫_{t_k}^{t_k+P} (tonic + da(s))·e^{−(s−t_k)/τ_c} ds``.
   The dopamine part of that integral does not depend on the synapse; :class:`DopamineSignal` computes it in
@@ -98,8 +103,8 @@ class RewardModulated(Rule):
             "t0": 0 * second,  # time of the table's first row
             "tonic_int": self.tonic * tau_c * (-math.expm1(-P / tau_c)) * second,
         }
-        gain = "eta*c*exp(-(t - lastupdate)/tau_c)*(tonic_int + D(t - t0))"
-        equations = "dc/dt = -c/tau_c : 1 (event-driven)"
+        gain = "eta*c*(tonic_int + D(t - t0))"
+        equations = "c : 1"
         if self.clip_epsilon is None:
             regularly = f"w = clip(w + {gain}, w_min, w_max)"
         else:
@@ -110,10 +115,12 @@ class RewardModulated(Rule):
                 "bound = clip_epsilon*clip(abs(w_ref), clip_floor, inf)\n"
                 f"w = clip(clip(w + {gain}, w_ref - bound, w_ref + bound), w_min, w_max)"
             )
+        regularly += "\nc = c*exp(-period/tau_c)"  # now relative to the next tick
+        to_next_tick = "exp(-(period*(floor((t + 0.5*dt)/period) + 1) - t)/tau_c)"
         return RuleCode(
             equations=equations,
-            on_pre="c += dw",
-            on_post="c += dw",
+            on_pre=f"c += dw*{to_next_tick}",
+            on_post=f"c += dw*{to_next_tick}",
             consumes_dw=True,
             regularly=regularly,
             regularly_dt=self.period,
@@ -169,10 +176,11 @@ def eligibility(sim: Any, projection: str) -> np.ndarray:
     if projection not in rules:
         fail("eligibility", "projection", projection, f"reward-modulated projections: {sorted(rules)}")
     rule = rules[projection]
-    syn = sim.synapses[projection]
-    c = np.asarray(getattr(syn, f"{rule.prefix}_c")[:])
-    age = float(sim.t / second) - np.asarray(syn.lastupdate[:] / second)
-    return c * np.exp(-age / float(rule.tau_c / second))
+    c = np.asarray(getattr(sim.synapses[projection], f"{rule.prefix}_c")[:])
+    # stored relative to the next update tick after the last step run (sim.t - dt)
+    P, dt, t = (float(q / second) for q in (rule.period, sim.description.dt, sim.t))
+    next_tick = P * (math.floor((t - dt + 0.5 * dt) / P) + 1)
+    return c * np.exp((next_tick - t) / float(rule.tau_c / second))
 
 
 class DopamineSignal:

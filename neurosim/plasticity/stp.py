@@ -5,15 +5,24 @@ decays to 0 with ``tau_f`` and jumps by ``U(1 - u)`` at each presynaptic spike; 
 to 1 with ``tau_d`` and lose ``u x`` at each spike. The spike is transmitted with efficacy ``u⁺ x⁻`` (``u``
 after its jump, ``x`` before its loss), so the first PSC of a rested synapse is ``U`` times the weight.
 With ``tau_f=None`` there is no facilitation: ``u = U`` at every spike (pure depression).
+
+How it runs: like NEST's ``tsodyks2_synapse``, the state is brought up to date only when a spike arrives,
+with the exact solution since the previous arrival ``t_last`` (``x ← 1 − (1 − x)·e^{−Δt/τ_d}``,
+``u ← u·e^{−Δt/τ_f}``). So ``x`` and ``u`` hold their values just after the last arrival (at ``t_last``), and
+no other pathway of the synapse (an STDP rule's postsynaptic one, say) touches them: Brian2 brings
+``(event-driven)`` variables up to date in *every* pathway, which made a postsynaptic spike pay for STP at
+each of its incoming synapses. :func:`resources` gives ``x`` and ``u`` at the simulation's current time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from brian2 import Quantity, ms
+import numpy as np
+from brian2 import Quantity, ms, second
 
-from ..validation import check_number, check_quantity
+from ..validation import check_number, check_quantity, fail
 from .base import Rule, RuleCode
 
 
@@ -46,16 +55,32 @@ class TsodyksMarkram(Rule):
         return cls(**{"U": 0.03, "tau_d": 130 * ms, "tau_f": 530 * ms, **overrides})
 
     def code(self) -> RuleCode:
+        recover = "x = 1 - (1 - x)*exp(-(t - t_last)/tau_d)\n"
         if self.tau_f is None:
             return RuleCode(
-                equations="dx/dt = (1 - x)/tau_d : 1 (event-driven)",
-                on_pre="r = U*x\nx -= r",
+                equations="x : 1\nt_last : second",
+                on_pre=f"{recover}t_last = t\nr = U*x\nx -= r",
                 efficacy="r",
                 initial={"x": 1.0},
             )
         return RuleCode(
-            equations="du/dt = -u/tau_f : 1 (event-driven)\ndx/dt = (1 - x)/tau_d : 1 (event-driven)",
-            on_pre="u += U*(1 - u)\nr = u*x\nx -= r",
+            equations="u : 1\nx : 1\nt_last : second",
+            on_pre=f"u = u*exp(-(t - t_last)/tau_f)\n{recover}t_last = t\nu += U*(1 - u)\nr = u*x\nx -= r",
             efficacy="r",
             initial={"u": 0.0, "x": 1.0},
         )
+
+
+def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
+    """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time ``sim.t``
+    (the stored values are those just after each synapse's last arrival)."""
+    rules = [r for r in sim.description.projection(projection).rules if isinstance(r, TsodyksMarkram)]
+    if not rules:
+        fail("resources", "projection", projection, "must carry a TsodyksMarkram rule")
+    rule, syn = rules[0], sim.synapses[projection]
+    age = float(sim.t / second) - np.asarray(getattr(syn, f"{rule.prefix}_t_last")[:] / second)
+    x = np.asarray(getattr(syn, f"{rule.prefix}_x")[:])
+    out = {"x": 1 - (1 - x) * np.exp(-age / float(rule.tau_d / second))}
+    if rule.tau_f is not None:
+        out["u"] = np.asarray(getattr(syn, f"{rule.prefix}_u")[:]) * np.exp(-age / float(rule.tau_f / second))
+    return out

@@ -18,7 +18,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .experiment import Experiment, ExperimentError, add_run_arguments, iter_experiment_files, run_from_args, versions
+from .experiment import (
+    Experiment,
+    ExperimentError,
+    add_run_arguments,
+    iter_experiment_files,
+    run_from_args,
+    versions,
+)
 
 
 def experiments_dir() -> Path:
@@ -55,7 +62,9 @@ def available() -> dict[str, Path]:
 def find_experiment(name: str) -> Experiment:
     scripts = available()
     if name not in scripts:
-        raise ExperimentError(f"unknown experiment '{name}'; available: {', '.join(sorted(scripts)) or 'none'}")
+        raise ExperimentError(
+            f"unknown experiment '{name}'; available: {', '.join(sorted(scripts)) or 'none'}"
+        )
     exp = _load(scripts[name])
     if exp is None:
         raise ExperimentError(f"'{scripts[name]}' does not define EXPERIMENT = Experiment(...)")
@@ -90,11 +99,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "info":
             return _info()
         if args.command == "sweep":
-            from .sweep import parse_grid, grid, run_sweep
+            from .sweep import grid, parse_grid, run_sweep
 
             seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-            rows = run_sweep(args.experiment, grid(parse_grid(args.grid)), args.out, seeds=seeds,
-                             processes=args.processes, quick=args.quick)
+            rows = run_sweep(
+                args.experiment,
+                grid(parse_grid(args.grid)),
+                args.out,
+                seeds=seeds,
+                processes=args.processes,
+                quick=args.quick,
+            )
             print(f"{len(rows)} runs written to {args.out}")
             return 0
     except ExperimentError as err:

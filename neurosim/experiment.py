@@ -25,7 +25,6 @@ import pickle
 import platform
 import sys
 import time
-import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 from .io import atomic_write, atomic_write_json, atomic_write_text
 from .serialization import dumps_toml
@@ -75,9 +75,8 @@ class RunContext:
         done: list[Any] = list(self._checkpoint.get(key, []))
         if done:
             self.log.info("resuming '%s' at %d/%d", key, len(done), len(items))
-        with tqdm(total=len(items), initial=len(done), desc=desc or key, leave=False,
-                  disable=None) as bar:
-            for item in items[len(done):]:
+        with tqdm(total=len(items), initial=len(done), desc=desc or key, leave=False, disable=None) as bar:
+            for item in items[len(done) :]:
                 done.append(fn(item))
                 self._checkpoint[key] = done
                 self._save_checkpoint()
@@ -114,7 +113,9 @@ class Experiment:
     run: Callable[[Any, RunContext], Mapping[str, Any]]
     quick_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
-    def make_config(self, file: str | Path | None = None, overrides: Sequence[str] = (), quick: bool = False) -> Any:
+    def make_config(
+        self, file: str | Path | None = None, overrides: Sequence[str] = (), quick: bool = False
+    ) -> Any:
         """The config from defaults, then ``--quick`` settings, then a TOML file, then ``--set`` pairs."""
         values: dict[str, Any] = dict(self.quick_overrides) if quick else {}
         if file is not None:
@@ -152,10 +153,13 @@ class Experiment:
             previous = json.loads(run_file.read_text())
             if previous.get("experiment") != self.name:
                 raise ExperimentError(
-                    f"--resume: '{out}' holds a run of experiment '{previous.get('experiment')}', not '{self.name}'"
+                    f"--resume: '{out}' holds a run of experiment '{previous.get('experiment')}', "
+                    f"not '{self.name}'"
                 )
             if previous.get("fingerprint") != fingerprint:
-                raise ExperimentError(f"--resume: '{out}' was run with a different config or seed; nothing changed")
+                raise ExperimentError(
+                    f"--resume: '{out}' was run with a different config or seed; nothing changed"
+                )
             ckpt = out / "checkpoint.pkl"
             if ckpt.exists():
                 checkpoint = pickle.loads(ckpt.read_bytes())
@@ -185,7 +189,9 @@ class Experiment:
         metrics.setdefault("wall_s", round(time.perf_counter() - t0, 3))
         atomic_write_json(out / "metrics.json", metrics)
         atomic_write_text(out / "metrics.csv", _csv(metrics))
-        atomic_write_json(run_file, {**info, "status": "complete", "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        atomic_write_json(
+            run_file, {**info, "status": "complete", "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        )
         (out / "checkpoint.pkl").unlink(missing_ok=True)
         log.info("done in %.1f s", time.perf_counter() - t0)
         return metrics
@@ -283,7 +289,9 @@ def _parse_value(raw: str) -> Any:
 
 
 def _fingerprint(name: str, config: Any, seed: int) -> str:
-    text = json.dumps({"name": name, "config": _plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True)
+    text = json.dumps(
+        {"name": name, "config": _plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

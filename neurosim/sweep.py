@@ -47,7 +47,9 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
     return axes
 
 
-def run_point(name: str, values: Mapping[str, Any], out: str, seed: int, quick: bool = False) -> dict[str, Any]:
+def run_point(
+    name: str, values: Mapping[str, Any], out: str, seed: int, quick: bool = False
+) -> dict[str, Any]:
     """Run one sweep point (importable, picklable: what a local pool or a Dask worker calls)."""
     from .cli import find_experiment
 
@@ -83,7 +85,9 @@ def run_sweep(
         rows = [run_point(name, p, d, s, quick) for (p, s), d in zip(jobs, dirs, strict=True)]
     else:
         with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(run_point, name, p, d, s, quick) for (p, s), d in zip(jobs, dirs, strict=True)]
+            futures = [
+                pool.submit(run_point, name, p, d, s, quick) for (p, s), d in zip(jobs, dirs, strict=True)
+            ]
             rows = [f.result() for f in futures]
     atomic_write_json(out / "sweep.json", _plain({"experiment": name, "rows": rows}))
     atomic_write_text(out / "sweep.csv", _table_csv(rows))

@@ -72,8 +72,8 @@ class TsodyksMarkram(Rule):
 
 
 def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
-    """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time ``sim.t``
-    (the stored values are those just after each synapse's last arrival)."""
+    """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time
+    ``sim.t`` (the stored values are those just after each synapse's last arrival)."""
     rules = [r for r in sim.description.projection(projection).rules if isinstance(r, TsodyksMarkram)]
     if not rules:
         fail("resources", "projection", projection, "must carry a TsodyksMarkram rule")

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import ms
+from brian2 import ms, mV
 
 from neurosim import TsodyksMarkram
 from neurosim.validation import ParameterError
@@ -93,3 +93,40 @@ def test_steady_state_matches_analytic():
 def test_bad_parameters_are_named(kwargs, name):
     with pytest.raises(ParameterError, match=name):
         TsodyksMarkram(**kwargs)
+
+
+def test_resources_between_arrivals_follow_the_exact_recovery():
+    # The state is brought up to date only at arrivals (as NEST tsodyks2_synapse); between them x recovers as
+    # 1 − (1 − x)·e^{−Δt/τ_d} and u decays as u·e^{−Δt/τ_f} (Tsodyks, Pawelzik & Markram 1998), which
+    # stp.resources() applies at sim.t. Reference: the event-based update written out here.
+    from neurosim import NetworkDescription, OneToOne, Population, Projection, SpikeSource, build
+    from neurosim.plasticity.stp import resources
+
+    from .helpers import INTEGRATOR
+
+    rule = TsodyksMarkram.facilitating()
+    desc = NetworkDescription(
+        populations=(
+            Population("pre", 1, SpikeSource(indices=(0, 0, 0), times=[10.0, 30.0, 50.0] * ms)),
+            Population("post", 1, INTEGRATOR),
+        ),
+        projections=(
+            Projection("syn", "pre", "post", weight=1 * mV, connectivity=OneToOne(), rules=(rule,)),
+        ),
+        dt=0.1 * ms,
+    )
+    sim = build(desc).run(200 * ms)
+    delay = round(float(sim.synapses["syn"].delay[0] / ms) / 0.1) * 0.1  # arrival on the time grid
+    tau_d, tau_f = float(rule.tau_d / ms), float(rule.tau_f / ms)
+    u, x, last = 0.0, 1.0, None
+    for t in np.array([10.0, 30.0, 50.0]) + delay:
+        if last is not None:
+            u, x = u * np.exp(-(t - last) / tau_f), 1 - (1 - x) * np.exp(-(t - last) / tau_d)
+        u += rule.U * (1 - u)
+        x -= u * x
+        last = t
+    now = resources(sim, "syn")
+    assert now["u"][0] == pytest.approx(u * np.exp(-(200 - last) / tau_f), rel=1e-9)
+    assert now["x"][0] == pytest.approx(1 - (1 - x) * np.exp(-(200 - last) / tau_d), rel=1e-9)
+    with pytest.raises(ParameterError, match="projection"):
+        resources(sim, "nothing")

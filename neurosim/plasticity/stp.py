@@ -74,9 +74,12 @@ class TsodyksMarkram(Rule):
 def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
     """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time
     ``sim.t`` (the stored values are those just after each synapse's last arrival)."""
+    carriers = [
+        p.name for p in sim.description.projections if any(isinstance(r, TsodyksMarkram) for r in p.rules)
+    ]
+    if projection not in carriers:
+        fail("resources", "projection", projection, f"projections with a TsodyksMarkram rule: {carriers}")
     rules = [r for r in sim.description.projection(projection).rules if isinstance(r, TsodyksMarkram)]
-    if not rules:
-        fail("resources", "projection", projection, "must carry a TsodyksMarkram rule")
     rule, syn = rules[0], sim.synapses[projection]
     age = float(sim.t / second) - np.asarray(getattr(syn, f"{rule.prefix}_t_last")[:] / second)
     x = np.asarray(getattr(syn, f"{rule.prefix}_x")[:])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from neurosim.benchmark import (  # noqa: E402
     run_isolated,
     table,
 )
-from neurosim.experiment import Experiment, ExperimentError, RunContext  # noqa: E402
+from neurosim.experiment import Experiment, RunContext, add_run_arguments, run_from_args  # noqa: E402
 from neurosim.validation import check_choice, check_number, fail  # noqa: E402
 
 
@@ -186,53 +187,39 @@ EXPERIMENT = Experiment(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``--sizes``, ``--cases``, ``--engines``, ``--duration``, ``--out``, ``--quick`` (and a few more)."""
+    """The shared options (``--config``, ``--set``, ``--seed``, ``--out``, ``--resume``, ``--quick``) plus
+    shortcuts (``--sizes 2000x100,10000x1000``, ``--cases``, ``--engines``, ``--targets``, ``--threads``,
+    ``--duration``, ``--stdp``, ``--no-pruned``, ``--cache``) that become ``--set`` pairs."""
     parser = argparse.ArgumentParser(prog="benchmark", description=EXPERIMENT.description)
+    add_run_arguments(parser)
     parser.add_argument("--sizes", help="comma-separated NxK, e.g. 2000x100,10000x1000")
     parser.add_argument("--cases", help="comma-separated plasticity cases from a,b,c")
     parser.add_argument("--engines", help="comma-separated engines from neurosim,brian2,nest")
     parser.add_argument("--targets", help="Brian2 code generation: numpy,cython,cpp_standalone")
     parser.add_argument("--threads", help="comma-separated thread counts, e.g. 1,2")
-    parser.add_argument("--duration", type=float, help="biological seconds per run")
+    parser.add_argument("--duration", help="biological seconds per run")
     parser.add_argument("--stdp", choices=("neuron", "synapse"), help="STDP traces per neuron or per synapse")
     parser.add_argument("--no-pruned", action="store_true", help="skip the 90 %% pruned runs")
     parser.add_argument("--cache", help="wiring and build cache folder")
-    parser.add_argument("--out", help="results directory (default results/benchmark-seedN)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    parser.add_argument(
-        "--quick", action="store_true", help="2,000 × 100, numpy, 0.2 s: checks everything runs"
-    )
     args = parser.parse_args(argv)
-    values: dict = dict(EXPERIMENT.quick_overrides) if args.quick else {}
-    lists = {
+    shortcuts = {
         "sizes": args.sizes,
         "cases": args.cases,
         "engines": args.engines,
         "targets": args.targets,
+        "threads": args.threads,
     }
-    for key, text in lists.items():
+    for key, text in shortcuts.items():
         if text:
-            values[key] = tuple(x.strip() for x in text.split(",") if x.strip())
-    if args.threads:
-        values["threads"] = tuple(int(x) for x in args.threads.split(","))
-    if args.duration is not None:
-        values["duration_s"] = args.duration
-    if args.stdp:
-        values["stdp"] = args.stdp
+            items = [x.strip() for x in text.split(",") if x.strip()]
+            quoted = ", ".join(x if key == "threads" else json.dumps(x) for x in items)
+            args.set.append(f"{key}=[{quoted}]")
+    for key, value in (("duration_s", args.duration), ("stdp", args.stdp), ("cache", args.cache)):
+        if value is not None:
+            args.set.append(f"{key}={value if key == 'duration_s' else json.dumps(value)}")
     if args.no_pruned:
-        values["pruned"] = False
-    if args.cache:
-        values["cache"] = args.cache
-    try:
-        config = Config(**values)
-        out = args.out or f"results/benchmark-seed{args.seed}"
-        EXPERIMENT.execute(config, out, seed=args.seed, resume=args.resume, quick=args.quick)
-    except (ExperimentError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"results written to {out}")
-    return 0
+        args.set.append("pruned=false")
+    return run_from_args(EXPERIMENT, args)
 
 
 if __name__ == "__main__":

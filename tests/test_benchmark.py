@@ -199,19 +199,21 @@ def test_tiny_benchmark_runs_end_to_end_and_writes_json(tmp_path):
     from experiments.benchmark import main
 
     out = tmp_path / "bench"
-    argv = [
+    config = tmp_path / "bench.toml"
+    config.write_text('cases = ["a"]\n')
+    argv = [  # the shared options (--config, --set, --out) mixed with the benchmark's shortcuts
+        "--config",
+        str(config),
+        "--set",
+        "duration_s=0.05",
         "--sizes",
         "400x20",
-        "--cases",
-        "a",
         "--engines",
         "neurosim,brian2",
         "--targets",
         "numpy",
         "--threads",
         "1",
-        "--duration",
-        "0.05",
         "--no-pruned",
         "--cache",
         str(tmp_path / "cache"),
@@ -219,6 +221,8 @@ def test_tiny_benchmark_runs_end_to_end_and_writes_json(tmp_path):
         str(out),
     ]
     assert main(argv) == 0
+    assert main(["--sizes", "400by20", "--out", str(tmp_path / "bad")]) == 2  # refused before any run
+    assert not (tmp_path / "bad").exists()
     results = json.loads((out / "results.json").read_text())
     assert [r["engine"] for r in results] == ["neurosim", "brian2"]
     for r in results:

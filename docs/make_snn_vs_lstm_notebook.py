@@ -239,7 +239,7 @@ neuromorphic vs conventional hardware. Wall time is this machine's simulation or
         """costs = [("parameters", "parameters"), ("ops", "operations"), ("energy_j", "energy (J)"),
          ("train_wall_s", "training wall time (s)")]
 fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
-for ax, (field, label) in zip(axes.flat, costs):
+for ax, (field, label) in zip(axes.flat, costs, strict=True):
     grouped_bars(ax, names, {b: [max(tasks[n][b][field], 1e-12) for n in names] for b in BACKENDS}, log=True)
     ax.set_title(label)
 fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=2)

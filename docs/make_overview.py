@@ -105,6 +105,20 @@ def _bottom(b, f=0.5):
     return (b[0] + f * b[2], b[1])
 
 
+def _group(ax, frame, title, parts, kind, columns):
+    """An outer box titled ``title`` holding one inner box per ``(title, body)`` of ``parts``, in columns
+    starting at ``x0``, ``step`` apart, ``width`` wide; returns the outer box and the inner ones."""
+    x, y, w, h = frame
+    outer = _box(ax, x, y, w, h, "", kind=kind)
+    ax.text(x + w / 2, y + h - 1, title, ha="center", va="top", fontsize=10, weight="bold", zorder=3)
+    x0, step, width = columns
+    inner = [
+        _box(ax, x0 + step * k, y + 3.5, width, 11.5, t, body, kind, title_size=10, body_size=7.6)
+        for k, (t, body) in enumerate(parts)
+    ]
+    return outer, inner
+
+
 def draw(path: str | Path = OUT, *, seed: int = 3) -> Path:
     """Draw the overview and write it as a PNG to ``path`` (folders are created)."""
     import matplotlib
@@ -183,25 +197,19 @@ def draw(path: str | Path = OUT, *, seed: int = 3) -> Path:
 
     # -- row 2: rules composed on a synapse; frontal controller ---------------------------------------
     ax.text(2, 48, "2  Plasticity rules compose on each synapse", fontsize=12, weight="bold", color="0.2")
-    syn = _box(ax, 2, 25.5, 66, 19.5, "", kind="rule")
-    ax.text(
-        35,
-        44,
-        "one synapse:  each spike delivers  J · w · efficacy",
-        ha="center",
-        va="top",
-        fontsize=10,
-        weight="bold",
-        zorder=3,
-    )
     roles = [
         ("efficacy", "short-term plasticity\nTsodyksMarkram\n(depressing / facilitating)"),
         ("weight", "PairSTDP, TripletSTDP,\nCalcium (Graupner–Brunel)\neach emits dw; summed"),
         ("modifier", "RewardModulated (dw →\neligibility → w with dopamine)\nTaggingCapture"),
     ]
-    boxes = []
-    for k, (role, body) in enumerate(roles):
-        boxes.append(_box(ax, 4.5 + 21 * k, 29, 19, 11.5, role, body, "rule", title_size=10, body_size=7.6))
+    syn, boxes = _group(
+        ax,
+        (2, 25.5, 66, 19.5),
+        "one synapse:  each spike delivers  J · w · efficacy",
+        roles,
+        "rule",
+        (4.5, 21, 19),
+    )
     for a, b in zip(boxes, boxes[1:], strict=False):
         _arrow(ax, _right(a, 0.4), _left(b, 0.4))
     ax.text(
@@ -222,24 +230,19 @@ def draw(path: str | Path = OUT, *, seed: int = 3) -> Path:
         text_offset=(11, -2.2),
     )
 
-    ctrl = _box(ax, 78, 25.5, 70, 19.5, "", kind="ctrl")
-    ax.text(
-        113,
-        44,
-        "frontal controller (between trials, never per time step)",
-        ha="center",
-        va="top",
-        fontsize=10,
-        weight="bold",
-        zorder=3,
-    )
     parts = [
         ("reward", "policy(output, target)\nminus a running baseline\ndelayed dopamine"),
         ("pruning", "WeightMagnitude, PenaltyCount,\nLowActivity, RandomDeletion;\nschedules; regrowth"),
         ("selection", "NeuronSelection: bias\nan assembly; AssemblyBandit\n(UCB) picks which"),
     ]
-    for k, (title, body) in enumerate(parts):
-        _box(ax, 80.5 + 22.5 * k, 29, 20.5, 11.5, title, body, "ctrl", title_size=10, body_size=7.6)
+    ctrl, _ = _group(
+        ax,
+        (78, 25.5, 70, 19.5),
+        "frontal controller (between trials, never per time step)",
+        parts,
+        "ctrl",
+        (80.5, 22.5, 20.5),
+    )
     _arrow(
         ax,
         _top(ctrl, 0.35),

@@ -44,7 +44,7 @@ from scipy.optimize import brentq
 
 from .serialization import Describable
 from .space import as_generator
-from .validation import check_number, check_probability, check_quantity, fail
+from .validation import check_choice, check_number, check_probability, check_quantity, fail
 
 __all__ = [
     "ConductionDelay",
@@ -787,6 +787,7 @@ def sample_connections(
     periodic_box: Any = None,
     autapses: bool = False,
     same_population: bool | None = None,
+    order: str = "target",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw synapses: each pair (i, j) connects independently with probability p(d_ij).
 
@@ -795,9 +796,12 @@ def sample_connections(
     ``same_population`` (default: ``source_pos is target_pos``) with ``autapses=False`` never connects
     i to i. A kernel given by ``in_degree`` is resolved first (see :func:`resolve_kernel`).
 
-    Returns ``(i, j, d_um)``: int32 source and target indices, sorted by i then j, and float64 distances
-    (µm, minimum-image when periodic). Deterministic for a given ``rng`` state.
+    Returns ``(i, j, d_um)``: int32 source and target indices, sorted by i then j (``order="target"``) or by
+    i then distance (``order="distance"``: a spike's synapses that share a delay are neighbours, see
+    :mod:`neurosim.build`), and float64 distances (µm, minimum-image when periodic). Deterministic for a
+    given ``rng`` state; both orders hold the same synapses.
     """
+    check_choice("sample_connections", "order", order, ("target", "distance"))
     kernel = _as_kernel(kernel)
     rng = as_generator(rng)
     same = _same_population(source_pos, target_pos, same_population)
@@ -830,11 +834,14 @@ def sample_connections(
                 hit = np.flatnonzero(accepted)
             if hit.size == 0:
                 continue
+            if order == "distance":  # hits come by row, then column: reorder by row, then distance
+                d2_hit = flat[hit]
+                hit = hit[np.argsort(hit // cols.size * (float(d2_hit.max()) + 1.0) + d2_hit)]
             r, c = np.divmod(hit, cols.size)
             row_counts = np.bincount(r, minlength=rows.size)
             counts[rows] = row_counts
             pieces.append((rows, row_counts, cols.astype(np.int32)[c], flat[hit]))
-    # Scatter the pieces into (i, j) order: each source's targets come out of its block ascending.
+    # Scatter the pieces into source order: each source's targets come out of its block in order.
     offsets = np.cumsum(counts) - counts
     total = int(counts.sum())
     j = np.empty(total, dtype=np.int32)

@@ -140,7 +140,9 @@ class Projection(Describable):
 class PoissonBackground(Describable):
     """Independent Poisson background: each target neuron receives ``n_sources`` fibres at ``rate``.
 
-    Built as Brian2 ``PoissonInput`` (drawn as one binomial per neuron and step): cheap, not plastic.
+    Each step adds ``weight`` × Binomial(``n_sources``, ``rate·dt``) to the target channel (Brian2
+    ``PoissonInput``'s model), drawn from a counter-based stream of the seed and the input's name, identical
+    on every code generation target (:mod:`neurosim.background`): cheap, not plastic.
     """
 
     name: str

@@ -455,3 +455,17 @@ def test_scaling_50k_neurons_local_kernel():
     print(f"\n50k x K=100: sigma = {float(kernel.sigma / um):.1f} um; solve {solve}; sample {sample}")
     assert abs(len(i) / len(pos) - 100) < 4 * math.sqrt(100 / len(pos))
     assert d.max() <= kernel.cutoff_um() * (1 + 1e-9)
+
+
+def test_distance_order_holds_the_same_synapses_by_source_then_distance():
+    # build() asks for order="distance" (a spike's same-delay synapses are neighbours in memory); it must
+    # be a permutation of the default (i, j) order, with each source's synapses by increasing distance.
+    pos = np.random.default_rng(0).random((400, 3)) * 500
+    by_target = sample_connections(pos, pos, GaussianKernel(in_degree=30), 1)
+    i, j, d = sample_connections(pos, pos, GaussianKernel(in_degree=30), 1, order="distance")
+    assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(by_target[0].tolist(), by_target[1].tolist()))
+    assert np.all(np.diff(i) >= 0)
+    assert np.all(np.diff(d)[i[1:] == i[:-1]] >= 0)
+    np.testing.assert_allclose(d, np.linalg.norm(pos[i] - pos[j], axis=1))
+    with pytest.raises(ParameterError, match="'order' = 'delay'"):
+        sample_connections(pos, pos, GaussianKernel(in_degree=30), 1, order="delay")

@@ -74,7 +74,7 @@ def test_compaction_keeps_every_survivors_state_exactly():
     # surviving synapses go on.
     rules = (TsodyksMarkram(), PairSTDP(), RewardModulated(clip_epsilon=0.5))
     rec = (StateRecording("inp", ("w", "stdp_apre"), indices=(0, 3, 7, 8)),)
-    sim = build(recurrent(rules, recordings=rec))
+    sim = build(recurrent(rules, recordings=rec, rate=80 * Hz))  # active enough for eligibility to build up
     sim.run(100 * ms)
     DopamineSignal.of(sim).deliver(1.0, at=0.12 * second)
     old = sim.synapses["inp"]

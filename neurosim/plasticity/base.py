@@ -24,7 +24,9 @@ Roles, and the fixed order in which :func:`compose` assembles them at a presynap
 3. ``weight`` rules (STDP, calcium rules) assign the temporary ``dw``; contributions are summed;
 4. the weight update ``w = clip(w + dw, w_min, w_max)`` -- unless a ``modifier`` rule *consumes* ``dw``
    (reward modulation routes it into an eligibility trace instead);
-5. ``modifier`` rules (consolidation, reward modulation, pruning masks).
+5. ``modifier`` rules (consolidation, reward modulation, pruning masks). A modifier that consumes ``dw``
+   runs only in pathways where a weight rule produces ``dw`` (elsewhere its code would add zero and still
+   touch its per-synapse state at every spike).
 
 A postsynaptic spike runs steps 3-5 with the ``on_post`` code. A rule may instead *define* the weight
 absolutely (``RuleCode.weight``, e.g. a calcium rule's ``w = w0 + rho*(w1 - w0)``); such a rule excludes
@@ -301,8 +303,10 @@ def compose(
             lines.append(f"dw = {' + '.join(contributions)}")
             if not consume:
                 lines.append("w = clip(w + dw, w_min, w_max)")
-        elif consume and modifiers:
-            lines.append("dw = 0")
+        else:  # no dw here: a consumer of dw has nothing to consume
+            modifiers = [
+                getattr(t, kind) for t in by_role["modifier"] if getattr(t, kind) and not t.consumes_dw
+            ]
         lines += modifiers
         return "\n".join(line for line in lines if line.strip())
 

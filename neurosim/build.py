@@ -436,7 +436,10 @@ def _make_synapses(
         name=f"{proj.name}*",
     )
     i, j, dist = given if given is not None else _connect(proj, src, tgt, positions, d.seed)
-    syn.connect(i=i.astype(np.int32), j=j.astype(np.int32))
+    if len(i):
+        syn.connect(i=i.astype(np.int32), j=j.astype(np.int32))
+    else:  # Brian2 cannot connect empty index arrays; the projection exists with no synapse
+        syn.connect(False)
     delays = proj.delay.delays_ms(dist) * ms if len(dist) else proj.delay.base
     syn.delay = delays
     for name, (_, extra_delay) in comp.pathways.items():  # a rule's extra pathways lag the conduction delay
@@ -447,7 +450,7 @@ def _make_synapses(
         setattr(syn, var, value)
     for code, every in comp.regularly:  # rules' slow per-synapse updates (see plasticity.base)
         syn.run_regularly(code, dt=every, when="start", order=-1)
-    if standalone:
+    if standalone and len(i):
         _release_construction_arrays(syn, set(b2.get_device().static_arrays) - static_before, len(i))
     return syn, dist, comp
 

@@ -35,7 +35,7 @@ DELTA = LIF(synapse="delta")
 
 def random_network(seed):
     """Every random choice in one network: positions, kernel sampling, initial v and w, Poisson sources
-    (a PoissonGroup) and Poisson background (PoissonInput)."""
+    (a PoissonGroup) and Poisson background (neurosim.background)."""
     return NetworkDescription(
         populations=(
             Population("inp", 30, PoissonSource(rate=20 * Hz)),
@@ -228,3 +228,29 @@ def test_numpy_and_cython_targets_give_identical_spikes():
     )
     for proj in ("ff", "rec"):
         np.testing.assert_allclose(a.weights(proj), b.weights(proj), rtol=0, atol=1e-9)
+
+
+def test_a_projection_that_draws_no_synapse_builds_and_runs():
+    # A kernel can draw nothing (here p_max = 0; a fully pruned projection is the same case): the projection
+    # still exists, with its rules, and the network runs; earlier Brian2 refused to connect empty arrays.
+    d = NetworkDescription(
+        populations=(
+            Population("src", 5, PoissonSource(rate=50 * Hz)),
+            Population("E", 5, DELTA),
+        ),
+        projections=(
+            Projection(
+                "none",
+                "src",
+                "E",
+                1 * mV,
+                connectivity=GaussianKernel(p_max=0.0, sigma=100 * um),
+                rules=(TsodyksMarkram(), PairSTDP()),
+            ),
+        ),
+        recordings=(SpikeRecording("E"),),
+        seed=3,
+    )
+    sim = build(d).run(20 * ms, progress=False)
+    assert len(sim.synapses["none"]) == 0 and len(sim.weights("none")) == 0
+    assert len(sim.spikes("E")[0]) == 0

@@ -30,8 +30,9 @@ delays (in whole time steps); every engine gets the synapses in the order neuros
 distance). NEST has no synapse combining STP with STDP: for case (c) the issue's reference is NEST running
 pair STDP (case b) on the same network. The background has the same law everywhere (per neuron and step,
 Binomial(n_background, rate·dt) input spikes): neurosim draws it with its counter-based generator
-(:mod:`neurosim.background`), the plain Brian2 script with ``PoissonInput`` (what a Brian2 user writes); NEST's
-``poisson_generator`` at ``n_background·rate`` gives Poisson counts, the same law to within ``rate·dt``.
+(:mod:`neurosim.background`), the plain Brian2 script with ``PoissonInput`` (what a Brian2 user writes);
+NEST's ``poisson_generator`` at ``n_background·rate`` gives Poisson counts, the same law to within
+``rate·dt``.
 
 Figures per run (:func:`measure`, one engine in one process; :func:`run_isolated` starts that process so
 that peak memory is the run's own and a crash loses one row): build seconds (placement + connection + the

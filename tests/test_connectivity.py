@@ -463,7 +463,8 @@ def test_distance_order_holds_the_same_synapses_by_source_then_distance():
     pos = np.random.default_rng(0).random((400, 3)) * 500
     by_target = sample_connections(pos, pos, GaussianKernel(in_degree=30), 1)
     i, j, d = sample_connections(pos, pos, GaussianKernel(in_degree=30), 1, order="distance")
-    assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(by_target[0].tolist(), by_target[1].tolist()))
+    pairs = sorted(zip(i.tolist(), j.tolist(), strict=True))
+    assert pairs == sorted(zip(by_target[0].tolist(), by_target[1].tolist(), strict=True))
     assert np.all(np.diff(i) >= 0)
     assert np.all(np.diff(d)[i[1:] == i[:-1]] >= 0)
     np.testing.assert_allclose(d, np.linalg.norm(pos[i] - pos[j], axis=1))

@@ -254,3 +254,42 @@ def test_a_projection_that_draws_no_synapse_builds_and_runs():
     sim = build(d).run(20 * ms, progress=False)
     assert len(sim.synapses["none"]) == 0 and len(sim.weights("none")) == 0
     assert len(sim.spikes("E")[0]) == 0
+
+
+def test_cpp_standalone_run_keeps_every_synapse_array_readable(tmp_path):
+    # cpp_standalone frees the arrays that only built the synapses (file copies of indices and delays,
+    # connect's index arrays: 24 B/synapse) and stores the post pathway's zero delay once. What a user reads
+    # back after the run must be intact: indices in build order (by source, then distance), per-synapse
+    # delays, STP and STDP state; and the activity matches the numpy run of the same description (the
+    # background is the same stream on both targets; rates within sampling noise).
+    lif = LIF(v_threshold=-55 * mV)
+    d = NetworkDescription(
+        populations=(Population("E", 120, lif, initial={"v": "E_L"}),),
+        projections=(
+            Projection(
+                "EE",
+                "E",
+                "E",
+                0.5 * mV,
+                connectivity=GaussianKernel(in_degree=10),
+                rules=(TsodyksMarkram(), PairSTDP()),
+                delay=ConductionDelay(base=0.5 * ms, velocity=0.5 * metre / second),
+            ),
+        ),
+        inputs=(PoissonBackground("bg", "E", 80 * Hz, 50, 1.0 * mV),),
+        recordings=(SpikeRecording("E"),),
+        seed=5,
+    )
+    ref = build(d, target="numpy").run(200 * ms, progress=False)
+    sim = build(d, target="cpp_standalone", directory=tmp_path / "standalone").run(200 * ms, progress=False)
+    syn, ref_syn = sim.synapses["EE"], ref.synapses["EE"]
+    np.testing.assert_array_equal(np.asarray(syn.i[:]), np.asarray(ref_syn.i[:]))
+    np.testing.assert_array_equal(np.asarray(syn.j[:]), np.asarray(ref_syn.j[:]))
+    np.testing.assert_allclose(np.asarray(syn.delay[:]), np.asarray(ref_syn.delay[:]))
+    assert np.all(np.diff(sim.distances["EE"])[np.diff(np.asarray(syn.i[:])) == 0] >= 0)
+    for var in ("w", "stp_x", "stdp_apre"):
+        values = np.asarray(getattr(syn, var)[:])
+        assert values.shape == (len(syn),) and np.all(np.isfinite(values)), var
+    assert np.any(np.asarray(syn.w[:]) != 0.5) or np.any(np.asarray(syn.stp_x[:]) < 1)  # the rules acted
+    rates = [len(s.spikes("E")[0]) / 120 / 0.2 for s in (ref, sim)]
+    assert rates[0] > 2 and abs(rates[1] - rates[0]) < 0.2 * rates[0]

@@ -97,8 +97,27 @@ def _table_code(table: np.ndarray, cast: str) -> tuple[int, str, str]:
     return m, entries, " + ".join(f"{cast}(u >= {float(c)!r})" for c in table[:m])
 
 
+def _cpp_count(name: str, table: np.ndarray) -> str:
+    """C++ statements setting ``k`` (the count) from ``z`` (64 random bits): the number of table entries
+    ≤ u = (z >> 11)·2⁻⁵³. A short table (≤ 16 entries) is compared whole and without branches, on the
+    integer m = z >> 11 against ceil(c·2⁵³) (exactly u ≥ c, as c·2⁵³ is exact): no int-to-double conversion
+    and no branch, so the loop over neurons vectorises (AVX2). A longer table compares its first entries
+    without branches and loops over the rare tail."""
+    cdf = table[:-1]
+    if len(cdf) <= _MAX_FAST:
+        limits = [int(np.ceil(float(c) * 2.0**53)) for c in cdf]
+        compare = " + ".join(f"(m >= {t}LL)" for t in limits)
+        return f"const int64_t m = (int64_t)(z >> 11);\n    const int32_t k = {compare};"
+    m, _, fast = _table_code(table, "")
+    return (
+        "const double u = (double)(z >> 11) * 1.1102230246251565e-16;\n"
+        f"    int32_t k = {fast};\n"
+        f"    if (k == {m}) {{ while (u >= {name}_cdf[k]) k++; }}"
+    )
+
+
 def _cpp_code(name: str, salt: int, n_neurons: int, table: np.ndarray) -> str:
-    m, entries, fast = _table_code(table, "")
+    _, entries, _ = _table_code(table, "")
     return f"""
 static const double {name}_cdf[{len(table)}] = {{{entries}}};
 static inline uint64_t {name}_mix(uint64_t z)
@@ -111,9 +130,7 @@ static inline int32_t {name}(const int32_t i, const int64_t step, const int32_t 
 {{
     const uint64_t key = {name}_mix(((uint64_t)(uint32_t)seed << 32 | {salt}ULL) + {_GAMMA}ULL);
     const uint64_t z = {name}_mix(key + ((uint64_t)step * {n_neurons}ULL + (uint64_t)i) * {_GAMMA}ULL);
-    const double u = (double)(z >> 11) * 1.1102230246251565e-16;
-    int32_t k = {fast};
-    if (k == {m}) {{ while (u >= {name}_cdf[k]) k++; }}
+    {_cpp_count(name, table)}
     return k;
 }}
 """

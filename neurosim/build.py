@@ -41,7 +41,7 @@ from brian2 import Quantity, metre, ms, second, um
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from .background import SEED_VARIABLE, background_operation, set_seed
-from .connectivity import resolve_kernel, sample_connections
+from .connectivity import sample_connections
 from .network import (
     AllToAll,
     ExplicitConnections,
@@ -318,7 +318,16 @@ def _build_standalone(directory: Path) -> None:
         )
 
 
+#: Added to Brian2's C++ flags. Generated loops touch many arrays (a neuron update: ~7); GCC vectorises such a
+#: loop only after run-time alias checks, and by default gives up beyond 10 of them, so the state update of a
+#: LIF population ran scalar. With a higher limit it vectorises (AVX2: ~4 doubles per instruction).
+ALIAS_CHECKS_FLAG = "--param=vect-max-version-for-alias-checks=64"
+
+
 def _prepare_device(target: str, directory: str | Path | None, threads: int | None = None) -> None:
+    flags = b2.prefs.codegen.cpp.extra_compile_args_gcc
+    if ALIAS_CHECKS_FLAG not in flags:
+        b2.prefs.codegen.cpp.extra_compile_args_gcc = [*flags, ALIAS_CHECKS_FLAG]
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=str(directory) if directory else None, build_on_run=False)
         b2.device.reinit()  # forget any network built before in this process
@@ -338,8 +347,26 @@ def _prepare_device(target: str, directory: str | Path | None, threads: int | No
 def _free_names() -> None:
     """Free the Brian2 objects of networks no longer referenced, so that this network's objects get the same
     names as before ("E", not "E_1"): names are part of the generated code, and unchanged code is what the
-    cython cache and a reused standalone folder avoid recompiling."""
-    gc.collect()
+    cython cache and a reused standalone folder avoid recompiling. (A full collection takes ~0.2 s once sympy
+    is loaded: skipped while no Brian2 object exists.)"""
+    from brian2.core.base import BrianObject
+
+    if len(BrianObject.__instances__()):
+        gc.collect()
+
+
+#: Refractoriness as a comparison of times, not Brian2's ``timestep(t - lastspike) >= timestep(t_ref)``:
+#: same steps (see :func:`_refractory_window`), but without a float-to-int64 conversion per neuron and step,
+#: which AVX2 cannot vectorise; the state update loop then vectorises (≈4× faster per neuron on this machine).
+_REFRACTORY = "t - lastspike < neurosim_refractory_window"
+
+
+def _refractory_window(refractory: Any, dt: Any) -> Any:
+    """A neuron that spiked at step m is refractory at steps n with n - m < R, R = ``refractory`` in whole
+    steps (Brian2's rounding); the window ends half a step before R·dt so that rounding of t cannot move
+    it. R = 0: never refractory."""
+    steps = int((float(refractory) + 1e-3 * float(dt)) / float(dt))
+    return (steps - 0.5) * dt
 
 
 def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription, post: PostCode | None = None) -> Any:
@@ -371,9 +398,13 @@ def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription, post: P
         eqs,
         threshold=model.threshold,
         reset=model.reset + ("\n" + post.on_spike if post.on_spike else ""),
-        refractory=model.refractory_period(),
+        refractory=_REFRACTORY,
         method=("exact", "exponential_euler", "euler"),
-        namespace={**model.parameters(), **post.namespace},
+        namespace={
+            **model.parameters(),
+            **post.namespace,
+            "neurosim_refractory_window": _refractory_window(model.refractory_period(), d.dt),
+        },
         name=name,
     )
     group.x, group.y, group.z = (pos[:, k] * um for k in range(3))
@@ -489,14 +520,15 @@ def _connect(
             i, j = np.asarray(conn.i, dtype=int), np.asarray(conn.j, dtype=int)
         return i, j, np.linalg.norm(ps[i] - pt[j], axis=1) if len(i) else np.zeros(0)
     box = tgt.placement.bounds() if proj.periodic else None
-    kernel = resolve_kernel(conn, ps, pt, periodic_box=box, autapses=proj.autapses or not same)
     # Synapse order: by source, then by distance (so by delay). A spike's synapses that arrive in the same
     # step are then neighbours in memory, and their state is read a cache line at a time, not a line per
     # synapse (benchmark case c, 10,000 × 1,000: the E→E arrival pass got faster, see README).
+    # A kernel given by in_degree is solved in the same pass as the draws (see sample_connections). The
+    # solve leaves out i == j for a projection onto its own population without autapses.
     return sample_connections(
         ps,
         pt,
-        kernel,
+        conn,
         stream(seed, "connect", proj.name),
         periodic_box=box,
         autapses=proj.autapses,

@@ -6,6 +6,7 @@ uncorrelated across neurons and steps; the uniforms are SplitMix64's published s
 2014; reference outputs of the C reference code, seed 1234567); numpy, Cython and C++ give the same counts.
 """
 
+import math
 from pathlib import Path
 
 import brian2 as b2
@@ -79,7 +80,7 @@ def test_streams_differ_by_seed_and_name_and_repeat_for_the_same():
 SEED = 3_000_000_007  # above 2³¹: the seed word is stored in a signed 32-bit Brian2 integer
 
 
-def _run_counts(target: str, tmp_path: Path) -> np.ndarray:
+def _run_counts(target: str, tmp_path: Path, n: int, p: float) -> np.ndarray:
     """Accumulated counts of 40 neurons over 20 steps, on one code generation target."""
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=str(tmp_path / "standalone"), build_on_run=True)
@@ -89,7 +90,7 @@ def _run_counts(target: str, tmp_path: Path) -> np.ndarray:
         b2.defaultclock.dt = 0.1 * ms
         group = b2.NeuronGroup(40, f"x : 1\n{SEED_VARIABLE} : integer (shared, constant)")
         set_seed(group, SEED)
-        background_operation(group, "x", 1.0, 100, 0.05, "bg")
+        background_operation(group, "x", 1.0, n, p, "bg")
         mon = b2.StateMonitor(group, "x", record=True, when="end")
         b2.Network(group, mon).run(2 * ms)
         return np.asarray(mon.x)
@@ -102,14 +103,26 @@ def _run_counts(target: str, tmp_path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize("target", ["numpy", "cython", "cpp_standalone"])
-def test_every_target_draws_the_numpy_reference(target, tmp_path):
-    """The generated code (numpy, Cython, C++) gives exactly the counts of :func:`counts`."""
-    x = _run_counts(target, tmp_path)
-    table = binomial_cdf_table(100, 0.05)
+@pytest.mark.parametrize("n, p", [(100, 0.05), (1000, 0.0005)], ids=["long-table", "short-table"])
+def test_every_target_draws_the_numpy_reference(target, n, p, tmp_path):
+    """The generated code (numpy, Cython, C++) gives exactly the counts of :func:`counts`; C++ compares a
+    short table (here 14 entries) as integers without branches, a long one (here 31) as doubles."""
+    x = _run_counts(target, tmp_path, n, p)
+    table = binomial_cdf_table(n, p)
+    assert (len(table) - 1 <= 16) == (n == 1000)
     ref = np.cumsum(
         [counts(stream_key(SEED, "bg"), 40, table, np.arange(40), s) for s in range(20)], axis=0
     ).T
     assert np.array_equal(x, ref)
+
+
+def test_integer_limits_are_the_double_comparisons():
+    """C++ short tables compare m = z >> 11 with ceil(c·2⁵³) instead of u = m·2⁻⁵³ with c: the same test for
+    every m, because c·2⁵³ is exact in binary64; checked on both sides of every limit."""
+    for n, p in [(2000, 0.002), (1000, 0.00043), (50, 0.3)]:
+        for c in binomial_cdf_table(n, p)[:-1]:
+            limit = math.ceil(float(c) * 2.0**53)
+            assert limit * 2.0**-53 >= c and (limit - 1) * 2.0**-53 < c
 
 
 def test_network_background_drives_the_free_membrane_mean():

@@ -8,6 +8,7 @@ import pytest
 from brian2 import metre, mm, ms, second, um
 from scipy import stats
 
+from neurosim import connectivity
 from neurosim.connectivity import (
     ConductionDelay,
     CustomKernel,
@@ -202,6 +203,24 @@ def test_output_types_order_and_determinism():
     assert len(other[0]) != len(i) or not np.array_equal(other[1], j)
 
 
+def test_threads_do_not_change_the_synapses_or_the_solved_scale(monkeypatch):
+    """Sampling and the in-degree solve run on several threads (NEUROSIM_BUILD_THREADS); each chunk of pairs
+    draws from its own stream, so 1 and 3 threads give the same synapses and the same σ, bit for bit."""
+    pos = cube_positions(3000, 17)
+    kernel = GaussianKernel(p_max=0.5, in_degree=80)
+    results = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("NEUROSIM_BUILD_THREADS", threads)
+        solved = resolve_kernel(kernel, pos, pos)
+        results.append((solved.sigma, *sample_connections(pos, pos, solved, 9, order="distance")))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1:], results[1][1:], strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setenv("NEUROSIM_BUILD_THREADS", "two")
+    with pytest.raises(ParameterError, match="NEUROSIM_BUILD_THREADS.*'two'.*whole number"):
+        sample_connections(pos, pos, solved, 9)
+
+
 def test_no_autapses_by_default_and_on_request():
     """One population (the same array): i → i never drawn unless autapses=True, then with d = 0 exactly;
     a copy of the array counts as another population unless same_population=True."""
@@ -250,6 +269,58 @@ def test_in_degree_kernel_is_resolved_inside_sampling():
     """A kernel given by in_degree can go straight to sample_connections (solved on the way)."""
     pos = cube_positions(3000, 17)
     i, _, _ = sample_connections(pos, pos, GaussianKernel(p_max=0.5, in_degree=50), 18)
+    assert abs(len(i) / len(pos) - 50) < 4 * math.sqrt(50 / len(pos))
+
+
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        GaussianKernel(p_max=0.8, in_degree=60),
+        ExponentialKernel(p_max=0.5, in_degree=40),
+        UniformKernel(p=0.5, in_degree=30),
+    ],
+    ids=lambda k: type(k).__name__,
+)
+def test_one_pass_solve_and_draw_equals_solve_then_draw(kernel):
+    """With in_degree, sample_connections solves the scale in the same pass as the draws (each pair's random
+    number drawn once; pairs that connect at the first solve's scale + 5% kept, then those that connect at
+    the exact scale). The scale is resolve_kernel's, exactly (same histogram), and the law is that of
+    drawing at it: mean in-degree within 4 standard errors of K, and the same distance distribution as
+    solve-then-draw (two-sample Kolmogorov–Smirnov)."""
+    pos = cube_positions(3000, 21)
+    src, tgt, box = connectivity._frame("t", pos, pos, None)
+    ids = (np.arange(len(pos)), np.arange(len(pos)))
+    k = kernel.in_degree
+    first, lo, _ = connectivity._first_solve(kernel, k, src, tgt, box, True, None)
+    solved, _ = connectivity._solve_and_draw(kernel, k, first, lo, src, tgt, box, ids, [1, 2])
+    assert solved.scale_um() == resolve_kernel(kernel, pos, pos).scale_um()
+    i, _, d = sample_connections(pos, pos, kernel, 22)
+    assert abs(len(i) / len(pos) - k) < 4 * math.sqrt(k / len(pos))
+    _, _, d_ref = sample_connections(pos, pos, resolve_kernel(kernel, pos, pos), 23)
+    assert stats.ks_2samp(d, d_ref).pvalue > 1e-3
+
+
+def test_one_pass_falls_back_when_the_first_solve_is_too_far_off(monkeypatch):
+    """If the exact scale lies beyond the first solve's + 5% (forced here: the first answer is 20% low),
+    sampling solves fully first and draws after; the network still has mean in-degree K."""
+    real = connectivity._first_solve
+
+    def low_first(*args):
+        scale, lo, hi = real(*args)
+        return 0.8 * scale, lo, hi
+
+    one_pass = connectivity._solve_and_draw
+    outcomes = []
+
+    def recorded(*args):
+        outcomes.append(one_pass(*args))
+        return outcomes[-1]
+
+    monkeypatch.setattr(connectivity, "_first_solve", low_first)
+    monkeypatch.setattr(connectivity, "_solve_and_draw", recorded)
+    pos = cube_positions(3000, 24)
+    i, _, _ = sample_connections(pos, pos, GaussianKernel(p_max=0.5, in_degree=50), 25)
+    assert outcomes == [None]
     assert abs(len(i) / len(pos) - 50) < 4 * math.sqrt(50 / len(pos))
 
 

@@ -29,7 +29,7 @@ from neurosim import (
     build,
 )
 from neurosim.plasticity import FastPairSTDP, compose
-from neurosim.plasticity.reward import RewardModulated, eligibility
+from neurosim.plasticity.reward import DopamineSignal, RewardModulated, eligibility
 from neurosim.validation import ParameterError
 
 N_PRE, N_POST, T_MS, RATE_HZ = 6, 6, 150.0, 60.0
@@ -38,6 +38,11 @@ DELAY_MS = 2.0  # FastPairSTDP's own conduction delay (PairSTDP runs with zero d
 INSTANT = 1e9 * metre / second  # distance adds ~1e-9 ms: delays are exactly `base`
 VARIANTS = [("hard", "all"), ("soft", "nearest")]  # between them, every bounds and pairing code path
 RULE = {"A_plus": 0.01, "A_minus": 0.012, "tau_plus": 16.8 * ms, "tau_minus": 33.7 * ms}
+# RewardModulated tick periods (ms): 10 ms lets FastPairSTDP defer its potentiation (period <= 10·tau_plus);
+# 200 ms does not, so the per-spike code runs as written. Dopamine arrives at REWARD_MS, moving w.
+REWARD_PERIODS = {"deferred": 10.0, "eager": 200.0}
+REWARD_MS = 60.0
+MID_MS = 97.5  # eligibility is also read here, between ticks
 
 
 def _trains(rng, n, min_isi_ms=1.0):
@@ -100,19 +105,20 @@ def _network(rng):
         ("fast", FastPairSTDP(**RULE, name="fr"), DELAY_MS),
         ("pair", PairSTDP(**RULE, name="pr"), 0.0),
     ):
-        rules = (TsodyksMarkram(), stdp, RewardModulated(eta=0 / second, name=f"rm_{kind}"))
-        projections.append(
-            Projection(
-                f"{kind}_reward",
-                "pre",
-                "post",
-                weight=0 * mV,
-                connectivity=AllToAll(),
-                rules=rules,
-                w_init=0.5,
-                delay=ConductionDelay(base=delay * ms, velocity=INSTANT),
+        for tag, period in REWARD_PERIODS.items():
+            rules = (TsodyksMarkram(), stdp, RewardModulated(period=period * ms, name=f"rm_{kind}_{tag}"))
+            projections.append(
+                Projection(
+                    f"{kind}_reward_{tag}",
+                    "pre",
+                    "post",
+                    weight=0 * mV,
+                    connectivity=AllToAll(),
+                    rules=rules,
+                    w_init=0.5,
+                    delay=ConductionDelay(base=delay * ms, velocity=INSTANT),
+                )
             )
-        )
     return NetworkDescription(
         populations=(
             Population("src", N_PRE + N_POST, SpikeSource(indices=tuple(idx), times=times * ms)),
@@ -129,11 +135,22 @@ def _network(rng):
 def outcome():
     """Run the network once; every test reads plain arrays from it."""
     sim = build(_network(np.random.default_rng(7)), target="numpy")
-    sim.run(T_MS * ms, progress=False)
+    DopamineSignal.of(sim).deliver(1.0, at=REWARD_MS * ms)
+    sim.run(MID_MS * ms, progress=False)  # mid-period: postsynaptic spikes not yet settled when deferred
+    mids = {
+        f"c_mid_{kind}_{tag}": eligibility(sim, f"{kind}_reward_{tag}")
+        for kind in ("fast", "pair")
+        for tag in REWARD_PERIODS
+    }
+    sim.run((T_MS - MID_MS) * ms, progress=False)
+    sim.run(100 * ms, progress=False)  # silence (the trains have ended): the 200 ms tick applies dopamine
     out = {name: sim.weights(name) for name in sim.synapses if name.startswith(("fast", "pair"))}
     out["connections"] = sim.connections("fast0")
+    out.update(mids)
+    out["deferred"] = {name: comp.deferred for name, comp in sim.composed.items()}
     for kind in ("fast", "pair"):
-        out[f"c_{kind}"] = eligibility(sim, f"{kind}_reward")
+        for tag in REWARD_PERIODS:
+            out[f"c_{kind}_{tag}"] = eligibility(sim, f"{kind}_reward_{tag}")
     for pop in ("pre", "post"):
         i, t = sim.spikes(pop)
         out[pop] = [np.asarray(t[i == k] / ms) for k in range(N_PRE if pop == "pre" else N_POST)]
@@ -165,12 +182,24 @@ def test_fast_matches_the_pair_rule_sum(outcome):
     np.testing.assert_allclose(outcome["fast0"], expected, rtol=0, atol=1e-12)
 
 
-def test_fast_feeds_the_same_dw_into_an_eligibility_trace(outcome):
+@pytest.mark.parametrize("tag", REWARD_PERIODS)
+def test_fast_feeds_the_same_dw_into_an_eligibility_trace(outcome, tag):
     # Three-factor rule (Izhikevich 2007): with STP and RewardModulated on the same synapse, the eligibility
-    # trace c collects exactly PairSTDP's (zero delay) dw; eta = 0 keeps w fixed.
-    assert np.abs(outcome["c_fast"]).max() > 1e-3
-    np.testing.assert_allclose(outcome["c_fast"], outcome["c_pair"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(outcome["fast_reward"], 0.5)
+    # trace c collects exactly PairSTDP's (zero delay) dw, and dopamine turns it into the same weight change.
+    # With 10 ms ticks FastPairSTDP's potentiation is deferred (settled at presynaptic spikes and ticks, see
+    # plasticity.base.DeferredPost); with 200 ms ticks it runs at every postsynaptic spike. Both must match
+    # PairSTDP, whose per-synapse traces are the independent reference.
+    assert outcome["deferred"][f"fast_reward_{tag}"] == ("fr_rm_fast_deferred" if tag == "deferred" else "")
+    assert outcome["deferred"][f"pair_reward_{tag}"] == ""
+    assert np.abs(outcome[f"c_fast_{tag}"]).max() > 1e-3
+    np.testing.assert_allclose(outcome[f"c_fast_{tag}"], outcome[f"c_pair_{tag}"], rtol=1e-9, atol=1e-12)
+    # read between ticks, right after spikes: eligibility() includes what is not yet settled
+    mid_fast, mid_pair = outcome[f"c_mid_fast_{tag}"], outcome[f"c_mid_pair_{tag}"]
+    np.testing.assert_allclose(mid_fast, mid_pair, rtol=1e-9, atol=1e-12)
+    assert np.abs(outcome[f"fast_reward_{tag}"] - 0.5).max() > 1e-4  # dopamine moved the weights
+    np.testing.assert_allclose(
+        outcome[f"fast_reward_{tag}"], outcome[f"pair_reward_{tag}"], rtol=0, atol=1e-12
+    )
 
 
 def test_traces_live_on_the_neurons_and_depression_moves_to_emission():

@@ -53,6 +53,17 @@ def _lif_period(drive, *, tau_m=20.0, t_ref=2.0, rest=-70.0, reset=-60.0, theta=
     return t_ref + tau * np.log((v_inf - reset) / (v_inf - theta))
 
 
+@pytest.mark.parametrize("t_ref_ms, steps", [(0.0, 1), (0.04, 1), (0.1, 1), (1.0, 10), (2.0, 20), (2.05, 20)])
+def test_refractory_period_in_whole_steps(t_ref_ms, steps):
+    # Brian2's rule (NeuronGroup, refractory=Quantity): after a spike at step m the neuron is refractory while
+    # timestep(t - lastspike) < timestep(t_ref), timestep(x) = floor(x/dt + 1e-3). neurosim compares times
+    # instead (vectorisable); under a drive that crosses threshold within one step the interval must be
+    # exactly max(that many steps, 1) for every t_ref, including ones that are not a whole number of steps.
+    isis, _ = _isis(LIF(synapse="delta", refractory=t_ref_ms * ms), np.array([1e6]), duration=20 * ms)
+    assert len(isis[0]) > 5
+    np.testing.assert_allclose(isis[0], steps * 0.1, rtol=0, atol=1e-9)
+
+
 def test_lif_delta_rate_matches_analytic():
     # Gerstner et al. 2014 §1.3.2: T = t_ref + τ_m ln((I − (v_reset − E_L)) / (I − (θ − E_L))); spikes fall
     # on the dt grid, so every interval is within one step of T.

@@ -74,12 +74,13 @@ def test_compaction_keeps_every_survivors_state_exactly():
     # surviving synapses go on.
     rules = (TsodyksMarkram(), PairSTDP(), RewardModulated(clip_epsilon=0.5))
     rec = (StateRecording("inp", ("w", "stdp_apre"), indices=(0, 3, 7, 8)),)
-    sim = build(recurrent(rules, recordings=rec, rate=80 * Hz))  # active enough for eligibility to build up
+    sim = build(recurrent(rules, recordings=rec, rate=200 * Hz))  # active enough for eligibility to build up
     sim.run(100 * ms)
     DopamineSignal.of(sim).deliver(1.0, at=0.12 * second)
     old = sim.synapses["inp"]
     names = ["w", "stdp_apre", "stdp_apost", "stp_x", "reward_c", "reward_w_ref", "lastupdate"]
     before = {k: np.array(getattr(old, k)[:]) for k in names}
+    assert np.abs(before["reward_c"]).max() > 1e-3  # the dopamine below has something to act on
     delay, i, j = np.array(old.delay[:]), np.array(old.i[:]), np.array(old.j[:])
     dist = sim.distances["inp"].copy()
     keep = np.random.default_rng(0).random(len(old)) < 0.4

@@ -24,6 +24,11 @@ transmission only. Hence ``FastPairSTDP`` on a network with any delays changes t
 potentiate, as in ``PairSTDP`` where the presynaptic pathway runs first. ``PairSTDP`` with delays times the
 presynaptic spike at its arrival instead, so the two rules see pairing lags that differ by the delay.
 
+With :class:`~neurosim.plasticity.reward.RewardModulated` on the same projection the weight changes only at
+the modifier's ticks, so potentiation is *deferred* (:class:`~neurosim.plasticity.base.DeferredPost`): no
+code runs per synapse at a postsynaptic spike; the postsynaptic neuron sums its spikes, and each synapse
+collects its share, exactly, at the next presynaptic spike or tick.
+
 The traces live in the populations as ``<prefix>_apre`` / ``<prefix>_apost`` (``stdp_apre``), shared by all
 projections from (onto) the population that carry an equal rule. They are clock-driven (one multiply per
 neuron and step), so sources without equations (``SpikeSource``, ``PoissonSource``) cannot be presynaptic to
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import RuleCode
+from .base import DeferredPost, RuleCode
 from .stdp import PairWindow
 
 
@@ -63,4 +68,6 @@ class FastPairSTDP(PairWindow):
             on_pre=f"dw = -A_minus*{down}apost_post",
             on_post=f"dw = A_plus*{up}{apre}",
             pre_timing="emission",
+            # With RewardModulated (w then changes only at its ticks) potentiation can be settled lazily.
+            deferred_post=DeferredPost(trace="apre", tau="tau_plus", amplitude=f"A_plus*{up}1"),
         )

@@ -49,7 +49,7 @@ import numpy as np
 from brian2 import Hz, Quantity, TimedArray, ms, second
 
 from ..validation import ParameterError, check_number, check_quantity, fail
-from .base import Rule, RuleCode
+from .base import Rule, RuleCode, Ticks
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ class RewardModulated(Rule):
             on_pre=f"c += dw*{to_next_tick}",
             on_post=f"c += dw*{to_next_tick}",
             consumes_dw=True,
+            ticks=Ticks(eligibility="c", period="period", tau="tau_c"),  # lets weight rules defer
             regularly=regularly,
             regularly_dt=self.period,
             parameters=params,
@@ -176,7 +177,11 @@ def eligibility(sim: Any, projection: str) -> np.ndarray:
     if projection not in rules:
         fail("eligibility", "projection", projection, f"reward-modulated projections: {sorted(rules)}")
     rule = rules[projection]
-    c = np.asarray(getattr(sim.synapses[projection], f"{rule.prefix}_c")[:])
+    syn = sim.synapses[projection]
+    c = np.asarray(getattr(syn, f"{rule.prefix}_c")[:])
+    deferred = sim.composed[projection].deferred
+    if deferred:  # potentiation not yet settled (plasticity.base.DeferredPost), relative to the same tick
+        c = c + np.asarray(getattr(syn, f"{deferred}_due")[:])
     # stored relative to the next update tick after the last step run (sim.t - dt)
     P, dt, t = (float(q / second) for q in (rule.period, sim.description.dt, sim.t))
     next_tick = P * (math.floor((t - dt + 0.5 * dt) / P) + 1)

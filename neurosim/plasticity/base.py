@@ -433,7 +433,7 @@ def deferral(rules: Sequence[Rule]) -> Deferral | None:
 def _defer(
     translated: list[tuple[_Translated, Rule]], plan: Deferral
 ) -> tuple[list[tuple[_Translated, Rule]], list[str]]:
-    """Rewrite the translated rules for deferred potentiation; returns them and the synapse equations to add."""
+    """Rewrite the translated rules for deferred potentiation: the rules and the synapse equations to add."""
     L = plan.prefix
     wt = next(t for t, r in translated if r is plan.weight)
     mt = next(t for t, r in translated if r is plan.modifier)

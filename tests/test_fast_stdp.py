@@ -29,7 +29,7 @@ from neurosim import (
     build,
 )
 from neurosim.plasticity import FastPairSTDP, compose
-from neurosim.plasticity.reward import DopamineSignal, RewardModulated, eligibility
+from neurosim.plasticity.reward import DopamineSignal, RewardModulated, clear_eligibility, eligibility
 from neurosim.validation import ParameterError
 
 N_PRE, N_POST, T_MS, RATE_HZ = 6, 6, 150.0, 60.0
@@ -142,6 +142,9 @@ def outcome():
         for kind in ("fast", "pair")
         for tag in REWARD_PERIODS
     }
+    for kind in ("fast", "pair"):  # clearing between ticks forgives the unsettled part too
+        clear_eligibility(sim, f"{kind}_reward_deferred")
+        mids[f"c_cleared_{kind}"] = eligibility(sim, f"{kind}_reward_deferred")
     sim.run((T_MS - MID_MS) * ms, progress=False)
     sim.run(100 * ms, progress=False)  # silence (the trains have ended): the 200 ms tick applies dopamine
     out = {name: sim.weights(name) for name in sim.synapses if name.startswith(("fast", "pair"))}
@@ -196,6 +199,10 @@ def test_fast_feeds_the_same_dw_into_an_eligibility_trace(outcome, tag):
     # read between ticks, right after spikes: eligibility() includes what is not yet settled
     mid_fast, mid_pair = outcome[f"c_mid_fast_{tag}"], outcome[f"c_mid_pair_{tag}"]
     np.testing.assert_allclose(mid_fast, mid_pair, rtol=1e-9, atol=1e-12)
+    if tag == "deferred":  # eligibility cleared at MID_MS: zero then, and the same afterwards as PairSTDP's
+        assert np.abs(mid_fast).max() > 1e-3
+        np.testing.assert_array_equal(outcome["c_cleared_fast"], 0.0)
+        np.testing.assert_array_equal(outcome["c_cleared_pair"], 0.0)
     assert np.abs(outcome[f"fast_reward_{tag}"] - 0.5).max() > 1e-4  # dopamine moved the weights
     np.testing.assert_allclose(
         outcome[f"fast_reward_{tag}"], outcome[f"pair_reward_{tag}"], rtol=0, atol=1e-12

@@ -83,7 +83,7 @@ from ..network import (
 )
 from ..neurons import LIF, SpikeSource
 from ..plasticity.base import Rule, RuleCode
-from ..plasticity.reward import RewardModulated
+from ..plasticity.reward import RewardModulated, clear_eligibility
 from ..plasticity.stp import TsodyksMarkram
 from ..pruning import SynapseStats, WeightMagnitude, select
 from ..serialization import Describable, encode
@@ -574,7 +574,7 @@ class SpikingLearner(LearnerBase):
             setattr(syn, f"{prefix}_apost", 0.0)
         self.sim.synapses["mem_mem"].stp_x = 1.0
         if eligibility:
-            self.sim.synapses["mem_out"].reward_c = 0.0
+            clear_eligibility(self.sim, "mem_out")
 
     def _set_learning(self, on: bool) -> None:
         self.sim.synapses["mem_mem"].hebb_gate = 1.0 if on else 0.0

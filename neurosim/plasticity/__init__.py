@@ -4,7 +4,7 @@ from .base import ROLES, SHARED_SYMBOLS, ComposedSynapse, Rule, RuleCode, RuleEr
 from .calcium import GraupnerBrunel, PairingPrediction
 from .consolidation import TaggingCapture, strong_tetanus, tetanus, weak_tetanus
 from .fast_stdp import FastPairSTDP
-from .reward import DopamineSignal, RewardModulated, eligibility
+from .reward import DopamineSignal, RewardModulated, clear_eligibility, eligibility
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
 
@@ -28,5 +28,6 @@ __all__ = [
     "weak_tetanus",
     "DopamineSignal",
     "RewardModulated",
+    "clear_eligibility",
     "eligibility",
 ]

@@ -188,6 +188,24 @@ def eligibility(sim: Any, projection: str) -> np.ndarray:
     return c * np.exp((next_tick - t) / float(rule.tau_c / second))
 
 
+def clear_eligibility(sim: Any, projection: str) -> None:
+    """Set the eligibility of every synapse of a reward-modulated projection to zero (e.g. between trials).
+
+    Use this rather than assigning ``<prefix>_c = 0``: with deferred potentiation
+    (:class:`~neurosim.plasticity.base.DeferredPost`) part of the eligibility is not yet in ``c`` but owed by
+    the postsynaptic spikes since each synapse's last settlement; clearing also forgives that part."""
+    rules = _reward_rules(sim)
+    if projection not in rules:
+        fail("clear_eligibility", "projection", projection, f"reward-modulated projections: {sorted(rules)}")
+    syn = sim.synapses[projection]
+    setattr(syn, f"{rules[projection].prefix}_c", 0.0)
+    deferred = sim.composed[projection].deferred
+    if deferred:  # settle to "nothing owed": the snapshot takes the current value of the neuron's sum
+        period = f"{rules[projection].prefix}_period"
+        k = f"floor((t - 0.5*dt)/{period})"
+        setattr(syn, f"{deferred}_snap", f"{deferred}_H_post*int({deferred}_period_post == {k})")
+
+
 class DopamineSignal:
     """Scheduled dopamine for the reward-modulated projections of one simulation.
 

@@ -653,7 +653,10 @@ def _run_nest(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         )
     res: dict[str, Any] = {}
     used = pruned(w, net.keep, net.seed)
-    nest.set_verbosity("M_ERROR")
+    if hasattr(nest, "VerbosityLevel"):  # NEST 3.10; set_verbosity is deprecated there
+        nest.verbosity = nest.VerbosityLevel.ERROR
+    else:
+        nest.set_verbosity("M_ERROR")
     nest.ResetKernel()
     rss0 = _rss_mb()
     start = time.perf_counter()

@@ -803,11 +803,16 @@ def _solve_scale(kernel: Kernel, hist: _DistanceHistogram, k: float, lo: float, 
     return math.exp(brentq(excess, a, b, xtol=1e-12, rtol=1e-12, maxiter=200))
 
 
+def _check_exclusion(owner_fn: str, src: np.ndarray, tgt: np.ndarray, exclude: bool) -> None:
+    """Leaving out the pairs i == j needs one population: equal sizes."""
+    if exclude and len(src) != len(tgt):
+        fail(owner_fn, "same_population", True, f"source ({len(src)}) and target ({len(tgt)}) sizes differ")
+
+
 def _wanted_degree(kernel: Kernel, src: np.ndarray, tgt: np.ndarray, exclude: bool, owner_fn: str) -> float:
     """The kernel's ``in_degree``, checked against what the populations allow."""
     owner = type(kernel).__name__
-    if exclude and len(src) != len(tgt):
-        fail(owner_fn, "same_population", True, f"source ({len(src)}) and target ({len(tgt)}) sizes differ")
+    _check_exclusion(owner_fn, src, tgt, exclude)
     k = float(kernel.in_degree)  # type: ignore[attr-defined]
     n_possible = len(src) - 1 if exclude else len(src)
     if len(tgt) == 0:
@@ -983,13 +988,7 @@ def sample_connections(
     same = _same_population(source_pos, target_pos, same_population)
     src, tgt, box = _frame("sample_connections", source_pos, target_pos, periodic_box)
     exclude = same and not autapses
-    if exclude and len(src) != len(tgt):
-        fail(
-            "sample_connections",
-            "same_population",
-            True,
-            f"source ({len(src)}) and target ({len(tgt)}) sizes differ",
-        )
+    _check_exclusion("sample_connections", src, tgt, exclude)
     ids = (np.arange(len(src)), np.arange(len(tgt))) if exclude else None
     # Each chunk of pairs draws from its own stream, keyed by the chunk's position: the synapses do not
     # depend on how many threads draw them.

@@ -481,7 +481,7 @@ class _Translated:
 
     def sub(self, text: str) -> str:
         """Rename the rule's local names in ``text`` (as its own code was renamed)."""
-        return _IDENT.sub(lambda m: self.names.get(m.group(1), m.group(1)), text)
+        return _rename_code(text, self.names)
 
 
 def _translate(rule: Rule, known_neuron: set[str], context: str) -> _Translated:

@@ -11,9 +11,11 @@ each neuron receives an independent Poisson background. E→E synapses carry
   the per-synapse-trace :class:`~neurosim.plasticity.stdp.PairSTDP` with ``stdp="synapse"``);
 * (c) Tsodyks–Markram STP + pair STDP + an eligibility trace
   (:class:`~neurosim.plasticity.reward.RewardModulated`: STDP's dw feeds the trace, dopamine turns it into w;
-  no dopamine is delivered). Both rules touch their state only in the pathway that needs it (STP at
-  arrivals, the eligibility once per spike, relative to the next update tick), so a postsynaptic spike does
-  not pay for them at each of its incoming synapses (see :mod:`neurosim.plasticity.stp`).
+  no dopamine is delivered). By default STP keeps its state on the presynaptic neuron
+  (:class:`~neurosim.plasticity.fast_stp.FastTsodyksMarkram`: one update per spike, not per spike and
+  synapse; ``stdp="synapse"``: per-synapse ``TsodyksMarkram`` and ``PairSTDP``), and the eligibility is
+  settled once per presynaptic spike and tick, so a postsynaptic spike does not pay for either at each of its
+  incoming synapses.
 
 Scaling with K (balanced-network scaling, van Vreeswijk & Sompolinsky 1996): ``J_E = j_exc·sqrt(100/K)``
 keeps the recurrent fluctuations independent of K, inhibitory weights are ``g·J_E``, and the background rate
@@ -84,7 +86,8 @@ class BenchmarkNetwork(Describable):
     n: int = 2_000  # neurons (80 % E, 20 % I)
     k: int = 100  # mean in-degree (all inputs of one neuron)
     case: str = "a"  # "a" (static), "b" (pair STDP), "c" (STP + STDP + eligibility trace)
-    stdp: str = "neuron"  # "neuron": FastPairSTDP (per-neuron traces); "synapse": PairSTDP
+    # "neuron": FastPairSTDP and FastTsodyksMarkram (state per neuron); "synapse": PairSTDP, TsodyksMarkram
+    stdp: str = "neuron"
     seed: int = 1
     dt: Quantity = 0.1 * ms
     exc_fraction: float = 0.8
@@ -146,6 +149,13 @@ class BenchmarkNetwork(Describable):
         Poisson train): every engine starts there, so no start-up transient distorts short runs."""
         return self.stp_efficacy / self.stp_U
 
+    def set_stp_state(self, sim: Any) -> None:
+        """Start case (c)'s E→E resources at :attr:`stp_x0` (on the E neurons with FastTsodyksMarkram)."""
+        if self.stdp == "neuron":
+            sim.groups["E"].stp_x = self.stp_x0
+        else:
+            sim.synapses["EE"].stp_x = self.stp_x0
+
     @property
     def J_EE(self) -> float:
         """E→E weight scale J (mV) such that J·w_init·efficacy = J_E."""
@@ -169,6 +179,7 @@ class BenchmarkNetwork(Describable):
         """The E→E plasticity rules of this case."""
         from .plasticity import PairSTDP, TsodyksMarkram
         from .plasticity.fast_stdp import FastPairSTDP
+        from .plasticity.fast_stp import FastTsodyksMarkram
         from .plasticity.reward import RewardModulated
 
         if self.case == "a":
@@ -176,8 +187,9 @@ class BenchmarkNetwork(Describable):
         stdp = FastPairSTDP() if self.stdp == "neuron" else PairSTDP()
         if self.case == "b":
             return (stdp,)
+        stp = FastTsodyksMarkram if self.stdp == "neuron" else TsodyksMarkram
         return (
-            TsodyksMarkram(U=self.stp_U, tau_d=self.stp_tau_d, tau_f=None),
+            stp(U=self.stp_U, tau_d=self.stp_tau_d, tau_f=None),
             stdp,
             RewardModulated(tau_c=self.tau_c, period=self.reward_period),
         )
@@ -433,7 +445,7 @@ def _run_neurosim(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
     else:
         sim = build(net.description(), target=spec.target, directory=directory, threads=spec.threads)
     if net.case == "c":
-        sim.synapses["EE"].stp_x = net.stp_x0
+        net.set_stp_state(sim)
     res["build_s"] = time.perf_counter() - start
     res["n_synapses"] = pruned(w, net.keep, net.seed).n_synapses  # checked against Brian2's count below
     if spec.target == "cpp_standalone":

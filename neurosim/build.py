@@ -472,6 +472,7 @@ def _make_synapses(
     else:  # Brian2 cannot connect empty index arrays; the projection exists with no synapse
         syn.connect(False)
     delays = proj.delay.delays_ms(dist) * ms if len(dist) else proj.delay.base
+    delays = _fit_pre_history(proj, src, delays, d.dt)
     syn.delay = delays
     for name, (_, extra_delay) in comp.pathways.items():  # a rule's extra pathways lag the conduction delay
         getattr(syn, name).delay = delays + extra_delay
@@ -484,6 +485,39 @@ def _make_synapses(
     if standalone and len(i):
         _release_construction_arrays(syn, set(b2.get_device().static_arrays) - static_before, len(i))
     return syn, dist, comp
+
+
+def _fit_pre_history(proj: Projection, src: Population, delays: Any, dt: Any) -> Any:
+    """For rules that keep the presynaptic neurons' last spikes (``RuleCode.pre_history``, e.g.
+    FastTsodyksMarkram's ring): check that every spike still travelling, plus the last one received, fits --
+    ``1 + ceil(D/m)`` spikes for the longest delay ``D`` and the source's refractory period ``m`` (both in
+    steps, m ≥ 1) -- and that no delay is under one step; return the delays on the time grid (Brian2 rounds
+    them so when it delivers spikes; on the grid a spike's emission time ``t - delay`` is matched exactly).
+    Other projections keep their delays as given."""
+    held = [(rule, rule.code().pre_history) for rule in proj.rules]
+    held = [(rule, n) for rule, n in held if n]
+    if not held:
+        return delays
+    step = float(dt / ms)
+    steps = np.floor(np.atleast_1d(np.asarray(delays / ms, dtype=float)) / step + 0.5)
+    owner = f"Projection '{proj.name}'"
+    if steps.min() < 1:
+        rule = held[0][0]
+        raise ParameterError(
+            f"{owner}: parameter 'delay' = {steps.min() * step:g} ms is not allowed with rule "
+            f"'{rule.prefix}' ({type(rule).__name__}), which keeps presynaptic spikes per neuron: every "
+            f"delay must be at least one time step ({step:g} ms); use TsodyksMarkram for shorter delays"
+        )
+    gap = max(1, int((float(src.model.refractory_period() / ms) + 1e-3 * step) / step))
+    need = 1 + int(np.ceil(steps.max() / gap))
+    for rule, n in held:
+        if n < need:
+            raise ParameterError(
+                f"{owner}: rule '{rule.prefix}' ({type(rule).__name__}) parameter 'ring' = {n} is too small: "
+                f"delays up to {steps.max() * step:g} ms with spikes of '{src.name}' at least "
+                f"{gap * step:g} ms apart (its refractory period) need ring >= {need}"
+            )
+    return steps * step * ms if np.ndim(delays) else steps[0] * step * ms
 
 
 def _release_construction_arrays(syn: b2.Synapses, static: set[str], n: int) -> None:

@@ -4,6 +4,7 @@ from .base import ROLES, SHARED_SYMBOLS, ComposedSynapse, Rule, RuleCode, RuleEr
 from .calcium import GraupnerBrunel, PairingPrediction
 from .consolidation import TaggingCapture, strong_tetanus, tetanus, weak_tetanus
 from .fast_stdp import FastPairSTDP
+from .fast_stp import FastTsodyksMarkram
 from .reward import DopamineSignal, RewardModulated, clear_eligibility, eligibility
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
@@ -13,6 +14,7 @@ __all__ = [
     "SHARED_SYMBOLS",
     "ComposedSynapse",
     "FastPairSTDP",
+    "FastTsodyksMarkram",
     "GraupnerBrunel",
     "PairSTDP",
     "PairingPrediction",

@@ -100,6 +100,7 @@ SHARED_SYMBOLS = frozenset(
         "N_outgoing",
         "N",
         "t_in_timesteps",
+        "delay",
         "True",
         "False",
         "and",
@@ -140,6 +141,10 @@ class RuleCode:
     ``pre_timing``: ``"arrival"`` (default) or ``"emission"``: when a weight rule's ``on_pre`` runs.
     ``deferred_post`` (weight rules) / ``ticks`` (consuming modifiers): declare the structure that lets the
     composer settle potentiation lazily instead of at every postsynaptic spike (see :class:`DeferredPost`).
+    ``pre_history``: the rule keeps the presynaptic neuron's last ``pre_history`` spikes and finds the one
+    arriving by its emission time ``t - delay``; the builder checks that the projection's delays and the
+    source's refractory period fit (see :mod:`~neurosim.plasticity.fast_stp`) and puts the delays on the
+    time grid.
     """
 
     equations: str = ""
@@ -161,6 +166,7 @@ class RuleCode:
     pre_timing: str = "arrival"
     deferred_post: DeferredPost | None = None
     ticks: Ticks | None = None
+    pre_history: int = 0
 
 
 @dataclass(frozen=True)

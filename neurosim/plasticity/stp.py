@@ -81,9 +81,49 @@ def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
         fail("resources", "projection", projection, f"projections with a TsodyksMarkram rule: {carriers}")
     rules = [r for r in sim.description.projection(projection).rules if isinstance(r, TsodyksMarkram)]
     rule, syn = rules[0], sim.synapses[projection]
-    age = float(sim.t / second) - np.asarray(getattr(syn, f"{rule.prefix}_t_last")[:] / second)
-    x = np.asarray(getattr(syn, f"{rule.prefix}_x")[:])
+    if rule.code().pre_history:  # FastTsodyksMarkram: the state after each recent spike, on the neuron
+        t_last, x, u = _last_received(sim, projection, rule)
+    else:
+        t_last = np.asarray(getattr(syn, f"{rule.prefix}_t_last")[:] / second)
+        x = np.asarray(getattr(syn, f"{rule.prefix}_x")[:])
+        u = np.asarray(getattr(syn, f"{rule.prefix}_u")[:]) if rule.tau_f is not None else None
+    age = float(sim.t / second) - t_last
     out = {"x": 1 - (1 - x) * np.exp(-age / float(rule.tau_d / second))}
     if rule.tau_f is not None:
-        out["u"] = np.asarray(getattr(syn, f"{rule.prefix}_u")[:]) * np.exp(-age / float(rule.tau_f / second))
+        out["u"] = u * np.exp(-age / float(rule.tau_f / second))
     return out
+
+
+def _last_received(sim: Any, projection: str, rule: TsodyksMarkram) -> tuple[Any, Any, Any]:
+    """Per synapse of a FastTsodyksMarkram projection: the time of its last update and ``x``, ``u`` then
+    (what TsodyksMarkram stores per synapse). A synapse with delay ``d`` is at time ``t`` where its neuron
+    was at ``t - d``. After a received spike: its arrival time and the neuron's state just after emitting it.
+    Nothing received yet: every spike the neuron emitted is still travelling, hence in the ring, and the
+    oldest slot is its first spike; the state just before it is the initial state recovered until then (at
+    emission + d). A neuron that never spiked: its own, initial, state (at its t_last + d)."""
+    syn, p = sim.synapses[projection], rule.prefix
+    group, pre = syn.source, np.asarray(syn.i[:])
+    delay = np.asarray(syn.delay[:] / second)
+    now, dt = float(sim.t / second), float(sim.description.dt / second)
+
+    def neuron(name: str) -> np.ndarray:
+        return np.asarray(getattr(group, f"{p}_{name}")[:])[pre]
+
+    t_last, x = np.asarray(getattr(group, f"{p}_t_last")[:] / second)[pre] + delay, neuron("x")
+    u = neuron("u") if rule.tau_f is not None else None
+    received, seen = np.zeros(len(pre), bool), np.zeros(len(pre), bool)
+    for k in reversed(range(rule.ring)):  # oldest slot first: newer arrivals overwrite
+        emitted = np.asarray(getattr(group, f"{p}_e{k}")[:] / second)[pre]
+        filled = emitted > -1.0  # an empty slot holds -1e9 s
+        arrived = filled & (emitted + delay < now - 0.5 * dt)
+        first = filled & ~arrived & ~seen & ~received  # the neuron's first spike, still travelling
+        xa, r = neuron(f"xa{k}"), neuron(f"r{k}")
+        t_last = np.where(arrived | first, emitted + delay, t_last)
+        x = np.where(arrived, xa, np.where(first, xa + r, x))
+        if u is not None:
+            ua = neuron(f"ua{k}")
+            before = (ua - rule.U) / (1 - rule.U) if rule.U < 1 else np.zeros_like(ua)  # U = 1: u⁺ = 1 always
+            u = np.where(arrived, ua, np.where(first, before, u))
+        received |= arrived
+        seen |= filled
+    return t_last, x, u

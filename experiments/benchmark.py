@@ -59,7 +59,8 @@ class Config:
     targets: tuple[str, ...] = ("cpp_standalone",)  # Brian2 code generation for neurosim and the script
     threads: tuple[int, ...] = (1, 2)  # threads (OpenMP for cpp_standalone, NEST threads)
     duration_s: float = 1.0  # biological seconds simulated per run
-    stdp: str = "neuron"  # "neuron": FastPairSTDP (per-neuron traces); "synapse": PairSTDP
+    repeat: int = 3  # simulations per run (cpp_standalone, NEST); the fastest is reported, all are kept
+    stdp: str = "neuron"  # "neuron": FastPairSTDP, FastTsodyksMarkram; "synapse": their per-synapse forms
     pruned: bool = True  # also run neurosim with 10 % of the synapses (the pruning target)
     timeout_s: float = 3600.0  # per run
     cache: str = ""  # wiring + build cache ("" = $NEUROSIM_CACHE/benchmark or ~/.cache/neurosim/benchmark)
@@ -76,6 +77,7 @@ class Config:
         for t in self.threads:
             check_number("benchmark", "threads", t, low=1, integer=True)
         check_number("benchmark", "duration_s", self.duration_s, low=0, low_open=True)
+        check_number("benchmark", "repeat", self.repeat, low=1, integer=True)
         check_choice("benchmark", "stdp", self.stdp, ("neuron", "synapse"))
 
 
@@ -102,7 +104,11 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
                 for target in targets:
                     threads = config.threads if target in ("nest", "cpp_standalone") else (1,)
                     for t in threads:
-                        kw = {"target": "cpp_standalone" if target == "nest" else target, "directory": cache}
+                        kw = {
+                            "target": "cpp_standalone" if target == "nest" else target,
+                            "directory": cache,
+                            "repeat": config.repeat,
+                        }
                         out.append(RunSpec(engine, net, threads=t, duration=duration, **kw))
                         if config.pruned and engine == "neurosim" and k >= 1000:
                             pruned_net = dataclasses.replace(net, keep=0.1)
@@ -181,6 +187,7 @@ EXPERIMENT = Experiment(
         "targets": ("numpy",),
         "threads": (1,),
         "duration_s": 0.2,
+        "repeat": 1,
         "pruned": False,
     },
 )
@@ -189,7 +196,7 @@ EXPERIMENT = Experiment(
 def main(argv: list[str] | None = None) -> int:
     """The shared options (``--config``, ``--set``, ``--seed``, ``--out``, ``--resume``, ``--quick``) plus
     shortcuts (``--sizes 2000x100,10000x1000``, ``--cases``, ``--engines``, ``--targets``, ``--threads``,
-    ``--duration``, ``--stdp``, ``--no-pruned``, ``--cache``) that become ``--set`` pairs."""
+    ``--duration``, ``--repeat``, ``--stdp``, ``--no-pruned``, ``--cache``) that become ``--set`` pairs."""
     parser = argparse.ArgumentParser(prog="benchmark", description=EXPERIMENT.description)
     add_run_arguments(parser)
     parser.add_argument("--sizes", help="comma-separated NxK, e.g. 2000x100,10000x1000")
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", help="Brian2 code generation: numpy,cython,cpp_standalone")
     parser.add_argument("--threads", help="comma-separated thread counts, e.g. 1,2")
     parser.add_argument("--duration", help="biological seconds per run")
+    parser.add_argument("--repeat", help="simulations per run; the fastest is reported (default 3)")
     parser.add_argument("--stdp", choices=("neuron", "synapse"), help="STDP traces per neuron or per synapse")
     parser.add_argument("--no-pruned", action="store_true", help="skip the 90 %% pruned runs")
     parser.add_argument("--cache", help="wiring and build cache folder")
@@ -214,9 +222,14 @@ def main(argv: list[str] | None = None) -> int:
             items = [x.strip() for x in text.split(",") if x.strip()]
             quoted = ", ".join(x if key == "threads" else json.dumps(x) for x in items)
             args.set.append(f"{key}=[{quoted}]")
-    for key, value in (("duration_s", args.duration), ("stdp", args.stdp), ("cache", args.cache)):
+    for key, value in (
+        ("duration_s", args.duration),
+        ("repeat", args.repeat),
+        ("stdp", args.stdp),
+        ("cache", args.cache),
+    ):
         if value is not None:
-            args.set.append(f"{key}={value if key == 'duration_s' else json.dumps(value)}")
+            args.set.append(f"{key}={value if key in ('duration_s', 'repeat') else json.dumps(value)}")
     if args.no_pruned:
         args.set.append("pruned=false")
     return run_from_args(EXPERIMENT, args)

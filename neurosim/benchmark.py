@@ -321,11 +321,14 @@ class RunSpec(Describable):
     duration: Quantity = 1 * second  # biological time simulated
     directory: str = ""  # folder for the wiring cache and standalone builds ("" = a temporary folder)
     details: bool = False  # also return per-projection in-degrees and per-neuron spike counts (tests)
+    # cpp_standalone and NEST: simulate this many times and report the fastest (runtime targets: once)
+    repeat: int = 1
 
     def __post_init__(self) -> None:
         check_choice("RunSpec", "engine", self.engine, ENGINES)
         check_choice("RunSpec", "target", self.target, TARGETS)
         check_number("RunSpec", "threads", self.threads, low=1, integer=True)
+        check_number("RunSpec", "repeat", self.repeat, low=1, integer=True)
 
     @property
     def label(self) -> str:
@@ -367,6 +370,22 @@ _WRAPPER = (
     "json.dump(stats, open(sys.argv[1], 'w'))\n"
     "sys.exit(os.waitstatus_to_exitcode(status))\n"
 )
+
+
+def _fastest_of(first: float, repeat: int, rerun: Any) -> dict[str, Any]:
+    """``sim_s``: the fastest of ``first`` and ``repeat - 1`` more timings from ``rerun()``; all of them in
+    ``sim_s_runs``. Why the minimum: on a shared machine other processes only ever add time, so the fastest of
+    a few identical runs is the estimate least disturbed by them (Python's ``timeit`` reports it too)."""
+    runs = [first] + [rerun() for _ in range(repeat - 1)]
+    return {"sim_s": min(runs), "sim_s_runs": runs}
+
+
+def _rerun_binary(directory: str | Path, results: str) -> float:
+    """Run a built cpp_standalone project once more (same binary, same data): its simulation seconds."""
+    import brian2 as b2
+
+    b2.device.run(directory=str(directory), results_directory=results, with_output=False)
+    return float(b2.device._last_run_time)
 
 
 def _standalone_prefs(threads: int, stats: Path) -> None:
@@ -454,10 +473,11 @@ def _run_neurosim(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         sim.run(spec.duration, progress=False)
         res["standalone_total_s"] = time.perf_counter() - start
         res["compile_s"] = b2.device.timers["compile"]["make"]
-        res["sim_s"] = float(b2.device._last_run_time)
         res["binary_s"] = b2.device.timers["run_binary"]
         binary = json.loads(stats.read_text())
         res["sim_cpu_s"] = binary["cpu_s"]  # the whole binary (loading, running, writing results)
+        rerun = lambda: _rerun_binary(sim.directory, f"results_{os.getpid()}")  # noqa: E731
+        res.update(_fastest_of(float(b2.device._last_run_time), spec.repeat, rerun))
         res["peak_rss_mb"] = binary["maxrss_mb"]
         res["bytes_per_synapse"] = binary["maxrss_mb"] * 2**20 / max(res["n_synapses"], 1)
         res["python_peak_rss_mb"] = _peak_rss_mb()
@@ -625,10 +645,11 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
             b2.device.build(directory=str(directory), compile=True, run=True, with_output=False)
         res["standalone_total_s"] = time.perf_counter() - start
         res["compile_s"] = b2.device.timers["compile"]["make"]
-        res["sim_s"] = float(b2.device._last_run_time)
         res["binary_s"] = b2.device.timers["run_binary"]
         binary = json.loads(stats.read_text())
         res["sim_cpu_s"] = binary["cpu_s"]
+        rerun = lambda: _rerun_binary(directory, "results")  # noqa: E731
+        res.update(_fastest_of(float(b2.device._last_run_time), spec.repeat, rerun))
         res["peak_rss_mb"] = binary["maxrss_mb"]
         res["bytes_per_synapse"] = binary["maxrss_mb"] * 2**20 / max(res["n_synapses"], 1)
         res["python_peak_rss_mb"] = _peak_rss_mb()
@@ -747,11 +768,20 @@ def _run_nest(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
     res["compile_s"] = 0.0
     cpu0, start = _cpu_s(), time.perf_counter()
     nest.Run(float(spec.duration / ms))
-    res["sim_s"] = time.perf_counter() - start
+    first = time.perf_counter() - start
     res["sim_cpu_s"] = _cpu_s() - cpu0
+
+    def rerun() -> float:  # the network goes on for another duration: same size, same statistics
+        start = time.perf_counter()
+        nest.Run(float(spec.duration / ms))
+        return time.perf_counter() - start
+
+    res.update(_fastest_of(first, spec.repeat, rerun))
     nest.Cleanup()
     events = recorder.get("events")
     senders, times = np.asarray(events["senders"]), np.asarray(events["times"]) / 1000.0
+    first_run = times <= float(spec.duration / second)  # rates from the first run, as the other engines
+    senders, times = senders[first_run], times[first_run]
     trains = {}
     for p in ("E", "I"):
         mask = np.isin(senders, ids[p])

@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shutil
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -304,18 +305,35 @@ def _build_standalone(directory: Path) -> None:
     for old in directory.glob("results_*"):
         pid = old.name.removeprefix("results_")
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
-            import shutil
-
             shutil.rmtree(old, ignore_errors=True)
+    device = b2.get_device()
+    original = type(device).copy_source_files
+
+    def copy_source_files(writer: Any, folder: str) -> None:
+        original(device, writer, folder)
+        if SPIKE_QUEUE is not None:  # copy2 keeps the file's time: make recompiles only when it changed
+            shutil.copy2(SPIKE_QUEUE, os.path.join(folder, "brianlib", "spikequeue.h"))
+
     with FileLock(str(directory / ".neurosim.lock")):
-        b2.device.build(
-            directory=str(directory),
-            results_directory=f"results_{os.getpid()}",
-            compile=True,
-            run=True,
-            clean=False,
-            with_output=False,
-        )
+        device.copy_source_files = copy_source_files  # this build only (an instance attribute)
+        try:
+            device.build(
+                directory=str(directory),
+                results_directory=f"results_{os.getpid()}",
+                compile=True,
+                run=True,
+                clean=False,
+                with_output=False,
+            )
+        finally:
+            del device.copy_source_files
+
+
+#: The spike queue of neurosim's cpp_standalone builds: Brian2's ``CSpikeQueue`` interface and exactly its
+#: queue contents, but a spike's synapses that share a delay (neighbours, as neurosim orders synapses by
+#: distance) are queued in one block copy instead of one push per synapse (see the file's header).
+#: None: Brian2's own queue (the tests compare the two).
+SPIKE_QUEUE: Path | None = Path(__file__).parent / "standalone" / "spikequeue.h"
 
 
 #: Added to Brian2's C++ flags. Generated loops touch many arrays (a neuron update: ~7); GCC vectorises such a

@@ -290,6 +290,33 @@ def test_cpp_standalone_reuses_its_build_directory(tmp_path):
     assert os.path.isdir(directory / f"results_{os.getpid()}")
 
 
+def test_repeats_report_the_fastest_run_and_first_run_rates(tmp_path):
+    # NEST goes on simulating for each repeat; the rates must still be those of the first run, so a run with
+    # repeats has exactly the spikes of a single run (same seed), and sim_s is the fastest of its timings.
+    pytest.importorskip("nest")
+    from neurosim.benchmark import run_isolated
+
+    net = BenchmarkNetwork(n=400, k=20, case="b")
+    once, thrice = (
+        run_isolated(RunSpec("nest", net, duration=0.2 * second, directory=str(tmp_path), repeat=r))
+        for r in (1, 3)
+    )
+    assert len(once["sim_s_runs"]) == 1 and len(thrice["sim_s_runs"]) == 3
+    assert thrice["sim_s"] == min(thrice["sim_s_runs"])
+    assert thrice["rate_E_hz"] == once["rate_E_hz"] > 0 and thrice["events"] == once["events"]
+    with pytest.raises(Exception, match="repeat"):
+        RunSpec("nest", net, repeat=0)
+
+
+@pytest.mark.slow
+def test_standalone_repeats_rerun_the_binary(tmp_path):
+    from neurosim.benchmark import run_isolated
+
+    net = BenchmarkNetwork(n=400, k=20, case="c")
+    r = run_isolated(RunSpec("neurosim", net, duration=0.1 * second, directory=str(tmp_path), repeat=2))
+    assert len(r["sim_s_runs"]) == 2 and r["sim_s"] == min(r["sim_s_runs"]) > 0
+
+
 def test_engine_spec_round_trips_and_validates():
     spec = RunSpec("nest", BenchmarkNetwork(n=2000, k=100, case="b"), threads=2, duration=0.5 * second)
     assert RunSpec.from_json(spec.to_json()) == spec

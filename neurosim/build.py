@@ -26,6 +26,7 @@ only serve construction are freed once used (see :func:`_release_construction_ar
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import os
 import shutil
@@ -311,8 +312,17 @@ def _build_standalone(directory: Path) -> None:
 
     def copy_source_files(writer: Any, folder: str) -> None:
         original(device, writer, folder)
-        if SPIKE_QUEUE is not None:  # copy2 keeps the file's time: make recompiles only when it changed
-            shutil.copy2(SPIKE_QUEUE, os.path.join(folder, "brianlib", "spikequeue.h"))
+        queue = Path(folder) / "brianlib" / "spikequeue.h"
+        if SPIKE_QUEUE is not None:
+            shutil.copy2(SPIKE_QUEUE, queue)
+        # Brian2's make.deps names code_objects/*.o without their folder, so make does not see that they
+        # depend on this header: objects built with another queue class would be linked in. The stamp
+        # records which queue the objects were compiled with; another one, or none, rebuilds them all.
+        stamp, used = Path(folder) / ".neurosim_queue", hashlib.sha256(queue.read_bytes()).hexdigest()
+        if not stamp.exists() or stamp.read_text() != used:
+            for stale in Path(folder).rglob("*.o"):
+                stale.unlink()
+            stamp.write_text(used)
 
     with FileLock(str(directory / ".neurosim.lock")):
         device.copy_source_files = copy_source_files  # this build only (an instance attribute)

@@ -393,8 +393,12 @@ def _refractory_window(refractory: Any, dt: Any) -> Any:
     """A neuron that spiked at step m is refractory at steps n with n - m < R, R = ``refractory`` in whole
     steps (Brian2's rounding); the window ends half a step before R·dt so that rounding of t cannot move
     it. R = 0: never refractory."""
-    steps = int((float(refractory) + 1e-3 * float(dt)) / float(dt))
-    return (steps - 0.5) * dt
+    return (_refractory_steps(refractory, dt) - 0.5) * dt
+
+
+def _refractory_steps(refractory: Any, dt: Any) -> int:
+    """The refractory period in whole time steps, as Brian2 rounds it."""
+    return int((float(refractory) + 1e-3 * float(dt)) / float(dt))
 
 
 def _make_group(pop: Population, pos: np.ndarray, d: NetworkDescription, post: PostCode | None = None) -> Any:
@@ -536,7 +540,7 @@ def _fit_pre_history(proj: Projection, src: Population, delays: Any, dt: Any) ->
             f"'{rule.prefix}' ({type(rule).__name__}), which keeps presynaptic spikes per neuron: every "
             f"delay must be at least one time step ({step:g} ms); use TsodyksMarkram for shorter delays"
         )
-    gap = max(1, int((float(src.model.refractory_period() / ms) + 1e-3 * step) / step))
+    gap = max(1, _refractory_steps(src.model.refractory_period(), dt))
     need = 1 + int(np.ceil(steps.max() / gap))
     for rule, n in held:
         if n < need:

@@ -26,7 +26,6 @@ only serve construction are freed once used (see :func:`_release_construction_ar
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import os
 import shutil
@@ -42,6 +41,7 @@ import numpy as np
 from brian2 import Quantity, metre, ms, second, um
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
+from . import standalone
 from .background import SEED_VARIABLE, background_operation, set_seed
 from .connectivity import sample_connections
 from .network import (
@@ -308,42 +308,15 @@ def _build_standalone(directory: Path) -> None:
         if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(old, ignore_errors=True)
     device = b2.get_device()
-    original = type(device).copy_source_files
-
-    def copy_source_files(writer: Any, folder: str) -> None:
-        original(device, writer, folder)
-        queue = Path(folder) / "brianlib" / "spikequeue.h"
-        if SPIKE_QUEUE is not None:
-            shutil.copy2(SPIKE_QUEUE, queue)
-        # Brian2's make.deps names code_objects/*.o without their folder, so make does not see that they
-        # depend on this header: objects built with another queue class would be linked in. The stamp
-        # records which queue the objects were compiled with; another one, or none, rebuilds them all.
-        stamp, used = Path(folder) / ".neurosim_queue", hashlib.sha256(queue.read_bytes()).hexdigest()
-        if not stamp.exists() or stamp.read_text() != used:
-            for stale in Path(folder).rglob("*.o"):
-                stale.unlink()
-            stamp.write_text(used)
-
     with FileLock(str(directory / ".neurosim.lock")):
-        device.copy_source_files = copy_source_files  # this build only (an instance attribute)
-        try:
-            device.build(
-                directory=str(directory),
-                results_directory=f"results_{os.getpid()}",
-                compile=True,
-                run=True,
-                clean=False,
-                with_output=False,
-            )
-        finally:
-            del device.copy_source_files
-
-
-#: The spike queue of neurosim's cpp_standalone builds: Brian2's ``CSpikeQueue`` interface and exactly its
-#: queue contents, but a spike's synapses that share a delay (neighbours, as neurosim orders synapses by
-#: distance) are queued in one block copy instead of one push per synapse (see the file's header).
-#: None: Brian2's own queue (the tests compare the two).
-SPIKE_QUEUE: Path | None = Path(__file__).parent / "standalone" / "spikequeue.h"
+        device.build(
+            directory=str(directory),
+            results_directory=f"results_{os.getpid()}",
+            compile=True,
+            run=True,
+            clean=False,
+            with_output=False,
+        )
 
 
 #: Added to Brian2's C++ flags. Generated loops touch many arrays (a neuron update: ~7); GCC vectorises such a
@@ -357,7 +330,8 @@ def _prepare_device(target: str, directory: str | Path | None, threads: int | No
     if ALIAS_CHECKS_FLAG not in flags:
         b2.prefs.codegen.cpp.extra_compile_args_gcc = [*flags, ALIAS_CHECKS_FLAG]
     if target == "cpp_standalone":
-        b2.set_device("cpp_standalone", directory=str(directory) if directory else None, build_on_run=False)
+        # Brian2's cpp_standalone device with neurosim's spike queue and thresholder (neurosim.standalone)
+        b2.set_device(standalone.device, directory=str(directory) if directory else None, build_on_run=False)
         b2.device.reinit()  # forget any network built before in this process
         _free_names()
         b2.device.activate(directory=str(directory) if directory else None, build_on_run=False)

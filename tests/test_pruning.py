@@ -42,7 +42,7 @@ from neurosim.validation import ParameterError
 NEURON = LIF(synapse="delta", refractory=2 * ms)  # delta synapses: no slow symbolic integration at build
 
 
-def recurrent(rules=(), *, n=60, seed=0, recordings=(), p_max=0.5, sigma=200 * um, rate=30 * Hz):
+def recurrent(rules=(), *, n=60, seed=0, recordings=(), p_max=0.5, sigma=200 * um, rate=30 * Hz, bg=50 * Hz):
     """Poisson inputs onto a recurrent LIF population; 'inp' and 'rec' projections."""
     return NetworkDescription(
         populations=(
@@ -61,7 +61,7 @@ def recurrent(rules=(), *, n=60, seed=0, recordings=(), p_max=0.5, sigma=200 * u
             ),
             Projection("rec", "E", "E", 1 * mV, connectivity=GaussianKernel(p_max=0.3, sigma=sigma)),
         ),
-        inputs=(PoissonBackground("bg", "E", 50 * Hz, 10, 1 * mV),),
+        inputs=(PoissonBackground("bg", "E", bg, 10, 1 * mV),),
         recordings=(SpikeRecording("E"), *recordings),
         seed=seed,
         dt=0.5 * ms,
@@ -74,7 +74,8 @@ def test_compaction_keeps_every_survivors_state_exactly():
     # surviving synapses go on.
     rules = (TsodyksMarkram(), PairSTDP(), RewardModulated(clip_epsilon=0.5))
     rec = (StateRecording("inp", ("w", "stdp_apre"), indices=(0, 3, 7, 8)),)
-    sim = build(recurrent(rules, recordings=rec, rate=200 * Hz))  # active enough for eligibility to build up
+    # active enough for eligibility to build up (background mean at threshold: tens of E spikes in 100 ms)
+    sim = build(recurrent(rules, recordings=rec, rate=200 * Hz, bg=100 * Hz))
     sim.run(100 * ms)
     DopamineSignal.of(sim).deliver(1.0, at=0.12 * second)
     old = sim.synapses["inp"]

@@ -15,7 +15,8 @@ cpp_standalone builds go to a project folder that is reused (``directory=``, def
 structure under ``$NEUROSIM_CACHE`` or ``~/.cache/neurosim/cpp_standalone``): Brian2 rewrites only files whose
 content changed and ``make`` recompiles only those, so rebuilding the same network costs no compilation and
 another size or seed recompiles a few files. A lock lets one process at a time build in a folder; results go
-to ``results_<pid>``. ``threads=`` (or ``$NEUROSIM_THREADS``) sets OpenMP threads.
+to ``results_<pid>``. ``threads=`` (or ``$NEUROSIM_THREADS``) sets OpenMP threads. The device is
+:mod:`neurosim.standalone`'s: Brian2's, with a faster spike queue and thresholder (same results).
 
 Layout for speed and memory: a sampled projection's synapses are ordered by source, then by distance (so by
 delay), which makes the synapses that one spike reaches in the same step neighbours in memory; a pathway

@@ -236,7 +236,6 @@ def count_function(name: str, input_name: str, n: int, p: float) -> b2.Function:
         "cpp",
         {"support_code": _cpp_code(name, salt, table)},
         name=name,
-        compiler_kwds={"headers": ["<cstring>"]},  # memcpy
     )
     fn.implementations.add_implementation("cython", _cython_code(name, salt, table), name=name)
     return fn

@@ -100,9 +100,11 @@ def test_neurosim_nest_and_brian2_run_the_same_network(tmp_path):
     assert all(r["events"] > 0 for r in results)
 
 
+@pytest.mark.slow
 def test_plastic_cases_match_the_hand_written_brian2_script(tmp_path):
     # Case (c) (STP + FastPairSTDP + eligibility trace) through neurosim's composer and written by hand in
-    # plain Brian2: same wiring, rates within tolerance.
+    # plain Brian2: same wiring, rates within tolerance. Slow (~100 s on numpy); the default selection runs
+    # case (c) on both engines in the tiny benchmark, and case (a)'s equivalence above.
     net = BenchmarkNetwork(n=600, k=40, case="c")
     results = [
         measure(
@@ -115,7 +117,10 @@ def test_plastic_cases_match_the_hand_written_brian2_script(tmp_path):
     _rates_agree(results)
 
 
+@pytest.mark.slow
 def test_case_c_rules_equal_their_event_driven_reference():
+    # Slow (~40 s); the default selection checks the same rewrites on small networks in test_fast_stp.py and
+    # test_fast_stdp.py (eligibility included).
     # The library's STP (FastTsodyksMarkram: computed per presynaptic spike on the neuron, each synapse
     # picking up the spike it receives) and eligibility (stored
     # relative to the next update tick) are exact rewrites of the textbook event-driven forms (Tsodyks &
@@ -205,7 +210,7 @@ def test_tiny_benchmark_runs_end_to_end_and_writes_json(tmp_path):
 
     out = tmp_path / "bench"
     config = tmp_path / "bench.toml"
-    config.write_text('cases = ["a"]\n')
+    config.write_text('cases = ["c"]\n')  # the plastic case: both engines' STP, STDP and eligibility code
     argv = [  # the shared options (--config, --set, --out) mixed with the benchmark's shortcuts
         "--config",
         str(config),

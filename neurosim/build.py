@@ -174,11 +174,12 @@ class Simulation:
         return compact(self, projection, keep)
 
     # -- saving and loading (see neurosim.state) -------------------------------------------------------
-    def save(self, path: str | Path, *, compress: bool = False) -> Path:
-        """Write the whole state (description, connectivity, every variable, time, RNG) to one file."""
+    def save(self, path: str | Path, *, compress: bool = False, controller: Any = None) -> Path:
+        """Write the whole state (description, connectivity, every variable, time, RNG, scheduled rewards;
+        optionally a FrontalController's learned state) to one file."""
         from .state import save
 
-        return save(self, path, compress=compress)
+        return save(self, path, compress=compress, controller=controller)
 
     @classmethod
     def load(cls, path: str | Path, target: str | None = None) -> Simulation:

@@ -23,6 +23,12 @@ Like the frontal lobe, :class:`FrontalController` sets the goal of a trial and j
    into late LTP; unrewarded early changes fade.
 
 All controller work happens between runs, once per trial, with vectorised numpy over synapses.
+
+Saving: ``neurosim.state.save(sim, path, controller=ctrl)`` stores what the controller has learned and
+counted with the network (:meth:`FrontalController.state`); after ``sim = load(path)``, construct the
+controller again with the same arguments and call :meth:`FrontalController.restore` ``(path)``: the trials
+then continue exactly as without the interruption. The arguments (policy, readout: any callables) are code,
+not state, and are not stored.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +47,7 @@ from .plasticity.reward import DopamineSignal, _reward_rules, eligibility
 from .pruning import (
     LowActivity,
     Pruner,
+    PruningEvent,
     PruningHistory,
     SynapseLedger,
     _name,
@@ -365,6 +373,75 @@ class FrontalController:
         self.trials: list[TrialResult] = []
         self._window_start: Quantity | None = None  # start of the trials since the last pruning step
 
+    # -- saving and continuing -------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """What the controller has learned and counted: per-projection ledgers (penalties, steps spent weak,
+        pruning steps, initial size), the baseline per context, the bandit's estimates, the random
+        generators, the pruning history, the trials so far and the open activity window."""
+        return {
+            "projections": {
+                name: {
+                    "penalties": st.ledger.penalties,
+                    "weak_steps": st.ledger.weak_steps,
+                    "n_initial": st.n_initial,
+                    "steps": st.steps,
+                }
+                for name, st in self._state.items()
+            },
+            "baseline": None if self.baseline is None else list(self.baseline.values.items()),
+            "bandit": None
+            if self.bandit is None
+            else {
+                "values": self.bandit.values,
+                "counts": self.bandit.counts,
+                "rng": self.bandit.rng.bit_generator.state,
+            },
+            "rng": self.rng.bit_generator.state,
+            "history": [_fields(e) for e in self.history.events],
+            "trials": [_fields(t) for t in self.trials],
+            "window_start": None if self._window_start is None else float(self._window_start / second),
+        }
+
+    def restore(self, source: str | Path | dict[str, Any]) -> None:
+        """Continue from a saved state: a file written by ``neurosim.state.save(sim, path, controller=...)``
+        or a dict from :meth:`state`. The controller must have the same projections, baseline and bandit
+        as the saved one (checked, with the difference named)."""
+        owner = "FrontalController.restore"
+        if not isinstance(source, dict):
+            from .state import read_controller_state
+
+            source = read_controller_state(source)
+        saved = source["projections"]
+        if set(saved) != set(self._state):
+            fail(owner, "projections", sorted(saved), f"this controller tracks {sorted(self._state)}")
+        if (source["baseline"] is None) != (self.baseline is None):
+            fail(owner, "baseline", source["baseline"] is not None, f"this controller has {self.baseline!r}")
+        bandit = source["bandit"]
+        if (bandit is None) != (self.bandit is None) or (
+            bandit is not None and len(bandit["values"]) != self.bandit.n_arms
+        ):
+            arms = None if bandit is None else len(bandit["values"])
+            fail(owner, "bandit", f"{arms} arms", f"this controller has {self.bandit!r}")
+        for name, st in self._state.items():
+            n = len(self.sim.synapses[name])
+            if len(saved[name]["penalties"]) != n:
+                n_saved = len(saved[name]["penalties"])
+                fail(owner, "projections", name, f"saved for {n_saved} synapses, has {n}")
+            st.ledger.penalties = np.asarray(saved[name]["penalties"], dtype=np.int64).copy()
+            st.ledger.weak_steps = np.asarray(saved[name]["weak_steps"], dtype=np.int64).copy()
+            st.n_initial, st.steps = int(saved[name]["n_initial"]), int(saved[name]["steps"])
+        if self.baseline is not None:
+            self.baseline.values = {_key(k): float(v) for k, v in source["baseline"]}
+        if self.bandit is not None:
+            self.bandit.values = np.asarray(bandit["values"], dtype=float).copy()
+            self.bandit.counts = np.asarray(bandit["counts"], dtype=int).copy()
+            self.bandit.rng.bit_generator.state = bandit["rng"]
+        self.rng.bit_generator.state = source["rng"]
+        self.history = PruningHistory([PruningEvent(**e) for e in source["history"]])
+        self.trials = [TrialResult(**t) for t in source["trials"]]
+        start = source["window_start"]
+        self._window_start = None if start is None else start * second
+
     # -- validation helpers ----------------------------------------------------------------------------------
     def _check_delay(self, delay: Any) -> tuple[float, float]:
         owner = "FrontalController"
@@ -610,3 +687,13 @@ class FrontalController:
             removed += len(idx)
             added += len(ai)
         return removed, added
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A dataclass record's fields (not copied) for saving."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _key(key: Any) -> Any:
+    """A baseline context read back from a file: lists (JSON) become tuples again, so they hash."""
+    return tuple(_key(k) for k in key) if isinstance(key, (list, tuple)) else key

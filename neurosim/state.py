@@ -10,7 +10,11 @@
   ``not_refractory``), every synaptic variable (``w``, every rule variable, ``lastupdate``, delays), the
   spikes still travelling along delayed pathways, and everything the monitors recorded so far;
 * the simulated time and the random number generator's state (numpy's, plus the buffered random numbers
-  of the cython target).
+  of the cython target);
+* the rewards scheduled for reward-modulated projections (``DopamineSignal``: the events and the dopamine
+  tables the generated code reads), so a reward sent before the save arrives after the load;
+* optionally (``controller=``) what a :class:`~neurosim.controller.FrontalController` has learned and
+  counted (:meth:`~neurosim.controller.FrontalController.state`).
 
 :func:`load` rebuilds the network from the stored description with the stored connectivity (nothing is
 re-sampled) and then restores every variable; continuing it gives the same spikes and weights, bit for bit,
@@ -42,9 +46,11 @@ import numpy as np
 
 from .io import atomic_write
 from .network import NetworkDescription
+from .validation import ParameterError
 
 if TYPE_CHECKING:
     from .build import Simulation
+    from .controller import FrontalController
 
 FORMAT = "neurosim-state"
 VERSION = 1
@@ -52,8 +58,17 @@ _META = "__meta__"
 _RAND_BUFFER_SIZE = 20000  # brian2.codegen.generators.cython_generator._BUFFER_SIZE (checked at import)
 
 
-def save(sim: Simulation, path: str | Path, *, compress: bool = False) -> Path:
-    """Write the whole state of ``sim`` to ``path`` (an ``.npz`` file; ``compress`` trades time for size)."""
+def save(
+    sim: Simulation, path: str | Path, *, compress: bool = False, controller: FrontalController | None = None
+) -> Path:
+    """Write the whole state of ``sim`` to ``path`` (an ``.npz`` file; ``compress`` trades time for size),
+    with what ``controller`` (a :class:`~neurosim.controller.FrontalController` of ``sim``) has learned and
+    counted: continue it with ``FrontalController(load(path), ...).restore(path)``."""
+    if controller is not None and getattr(controller, "sim", None) is not sim:
+        raise ParameterError(
+            f"save: parameter 'controller' is {controller!r}; "
+            "expected the FrontalController of this simulation"
+        )
     if sim.target == "cpp_standalone":
         raise RuntimeError(
             "a cpp_standalone simulation cannot be saved (its state lives in the compiled program); "
@@ -78,6 +93,11 @@ def save(sim: Simulation, path: str | Path, *, compress: bool = False) -> Path:
         "clocks": clocks,
         "random": packer.pack(_get_random_state(), "random"),
     }
+    signal = sim.__dict__.get("_dopamine_signal")  # rewards scheduled by DopamineSignal.deliver
+    if signal is not None:
+        meta["dopamine"] = packer.pack(signal.state(), "dopamine")
+    if controller is not None:
+        meta["controller"] = packer.pack(controller.state(), "controller")
     arrays = dict(packer.arrays)
     for name, pos in sim.positions.items():
         arrays[f"positions/{name}"] = np.asarray(pos, dtype=float)
@@ -133,7 +153,10 @@ def restore(sim: Simulation, meta: dict[str, Any], arrays: dict[str, np.ndarray]
     """Restore the object states, clocks, time and random state read from a state file into ``sim``."""
     objects = _objects(sim)
     have = {key for key, obj in objects.items() if hasattr(obj, "_full_state")}
-    stored = set(meta["states"])
+    states: dict[str, Any] = {}
+    for key, value in meta["states"].items():
+        states.setdefault(key if key in have else _current_key(key, sim), value)
+    stored = set(states)
     if have != stored:
         raise ValueError(
             "the state file does not match the rebuilt network: "
@@ -141,12 +164,32 @@ def restore(sim: Simulation, meta: dict[str, Any], arrays: dict[str, np.ndarray]
         )
     sim.network.t_ = meta["t"]
     for key in sorted(stored):
-        objects[key]._restore_from_full_state(_unpack(meta["states"][key], arrays))
+        objects[key]._restore_from_full_state(_unpack(states[key], arrays))
     clocks = _clocks(objects)
     for key, state in meta["clocks"].items():
+        key = key if key in clocks else _current_key(key, sim)
         if key in clocks:
             clocks[key]._restore_from_full_state(_unpack(state, arrays))
     _set_random_state(_unpack(meta["random"], arrays))
+    if "dopamine" in meta:
+        from .plasticity.reward import DopamineSignal
+
+        DopamineSignal.of(sim).restore(_unpack(meta["dopamine"], arrays))
+
+
+def read_controller_state(path: str | Path) -> dict[str, Any]:
+    """The controller state stored by ``save(sim, path, controller=...)`` (for
+    :meth:`~neurosim.controller.FrontalController.restore`)."""
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as data:
+        meta = _read_meta(data, path)
+        if "controller" not in meta:
+            raise ParameterError(
+                f"FrontalController.restore: parameter 'source' is {str(path)!r}, a state file saved without "
+                "a controller; save with save(sim, path, controller=ctrl)"
+            )
+        arrays = {name: data[name] for name in data.files if name != _META}
+    return _unpack(meta["controller"], arrays)
 
 
 # -- which objects ------------------------------------------------------------------------------------
@@ -168,12 +211,25 @@ def _objects(sim: Simulation) -> dict[str, Any]:
         base = _name_key(obj.name)[0]
         top[f"other/{base}/{counts.get(base, 0)}"] = obj
         counts[base] = counts.get(base, 0) + 1
+    top_ids = {id(o) for o in top.values()}
     out: dict[str, Any] = {}
     for key, obj in top.items():
         out[key] = obj
-        for suffix, child in _contained(obj, obj.name):
+        for suffix, child in _contained(obj, obj.name, top_ids):
             out[f"{key}/{suffix}"] = child
     return out
+
+
+def _current_key(key: str, sim: Simulation) -> str:
+    """``key`` from a file of an earlier neurosim in today's terms. Brian2 lists a Synapses with
+    ``run_regularly`` among its source group's contained objects; such files also stored it there, under
+    its Brian2 name (``group/inp/ff_1/...``, which varies between builds), besides ``synapses/ff/...``."""
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "group":
+        for name in sim.synapses:
+            if re.fullmatch(rf"{re.escape(name)}(_\d+)?", parts[2]):
+                return "/".join(["synapses", name, *parts[3:]])
+    return key
 
 
 def _name_key(name: str) -> tuple[str, int]:
@@ -182,12 +238,16 @@ def _name_key(name: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2) or 0)
 
 
-def _contained(obj: Any, owner: str) -> Iterator[tuple[str, Any]]:
+def _contained(obj: Any, owner: str, top: set[int]) -> Iterator[tuple[str, Any]]:
+    """``obj``'s contained objects (recursively) under names relative to it, skipping objects that are
+    themselves in ``top`` (ids of objects keyed by the description: their name may vary between builds)."""
     for child in getattr(obj, "contained_objects", []):
+        if id(child) in top:
+            continue
         name = child.name
         suffix = name[len(owner) + 1 :] if name.startswith(owner + "_") else name
         yield suffix, child
-        yield from ((f"{suffix}/{s}", c) for s, c in _contained(child, child.name))
+        yield from ((f"{suffix}/{s}", c) for s, c in _contained(child, child.name, top))
 
 
 def _clocks(objects: dict[str, Any]) -> dict[str, Any]:
@@ -323,4 +383,4 @@ def _unpack(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     return value
 
 
-__all__ = ["FORMAT", "VERSION", "load", "read_description", "restore", "save"]
+__all__ = ["FORMAT", "VERSION", "load", "read_controller_state", "read_description", "restore", "save"]

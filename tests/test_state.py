@@ -282,3 +282,30 @@ def test_continuation_on_cython_target(tmp_path):
     loaded = Simulation.load(path, target="cython")
     loaded.run(150 * ms, progress=False)
     _assert_same(whole, loaded)
+
+
+def test_reward_modulated_network_loads_beside_its_original_and_from_older_files(tmp_path):
+    # Brian2 lists a Synapses with run_regularly (RewardModulated's tick) among its source group's contained
+    # objects. The state keys follow the description, not Brian2's names (which get suffixes when a process
+    # holds several networks), and files of earlier versions, which stored such a projection a second time
+    # under the source group with its Brian2 name, still load: continuation is exact both ways.
+    from tests.test_controller import network
+
+    whole = build(network()).run(200 * ms, progress=False)
+    first = build(network()).run(100 * ms, progress=False)  # Brian2 names this one's synapses "ff_1"
+    path = first.save(tmp_path / "now.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(str(arrays["__meta__"]))
+    assert not any(key.startswith("group/inp/ff") for key in meta["states"])
+    # the earlier layout: a duplicate under the source group, and the tick's clock keyed there
+    meta["states"]["group/inp/ff_1"] = meta["states"]["synapses/ff"]
+    meta["clocks"] = {
+        key.replace("synapses/ff/", "group/inp/ff_1/"): value for key, value in meta["clocks"].items()
+    }
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "older.npz", **arrays)
+    for file in (path, tmp_path / "older.npz"):
+        loaded = load(file).run(100 * ms, progress=False)
+        np.testing.assert_array_equal(whole.weights("ff"), loaded.weights("ff"))
+        np.testing.assert_array_equal(whole.spikes("out")[0], loaded.spikes("out")[0])

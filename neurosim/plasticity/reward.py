@@ -274,3 +274,31 @@ class DopamineSignal:
     def dopamine(self, projection: str, times: Any) -> np.ndarray:
         """da(t) of ``projection`` at ``times`` (s) from the rewards scheduled so far."""
         return self.rules[projection].dopamine(times, self.events[projection])
+
+    def state(self) -> dict[str, Any]:
+        """The scheduled rewards and the dopamine tables as the generated code reads them now (saved with
+        the network by :func:`neurosim.state.save`: a reward scheduled before a save arrives after a load)."""
+        out = {}
+        for name, rule in self.rules.items():
+            namespace = self.sim.synapses[name].namespace
+            out[name] = {
+                "events": [tuple(e) for e in self.events[name]],
+                "table": np.array(namespace[f"{rule.prefix}_D"].values, dtype=float),
+                "t0": float(namespace[f"{rule.prefix}_t0"] / second),
+            }
+        return out
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Put back what :meth:`state` returned (same projections), tables and all, bit for bit."""
+        if set(state) != set(self.rules):
+            fail(
+                "DopamineSignal.restore",
+                "state",
+                sorted(state),
+                f"the reward-modulated projections of this network: {sorted(self.rules)}",
+            )
+        for name, rule in self.rules.items():
+            namespace = self.sim.synapses[name].namespace
+            self.events[name] = [(float(t), float(a)) for t, a in state[name]["events"]]
+            namespace[f"{rule.prefix}_D"].values[:] = state[name]["table"]
+            namespace[f"{rule.prefix}_t0"] = state[name]["t0"] * second

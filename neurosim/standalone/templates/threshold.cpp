@@ -27,10 +27,10 @@
     {
         const size_t _n = N - _start < _block ? N - _start : _block;
         char _any = 0;
-        {# a full block: a constant trip count, which GCC unrolls into a few vector compares #}
-        if(_n == _block)
-        {
-            for(size_t _k=0; _k<_block; _k++)
+        {# one loop, written out twice: a full block has a constant trip count, which GCC unrolls into a few
+           vector compares #}
+        {% macro evaluate(count) %}
+            for(size_t _k=0; _k<{{count}}; _k++)
             {
                 const size_t _idx = _start + _k;
                 const size_t _vectorisation_idx = _idx;
@@ -38,17 +38,14 @@
                 _conds[_k] = _cond;
                 _any |= _cond;
             }
+        {%- endmacro %}
+        if(_n == _block)
+        {
+{{ evaluate('_block') }}
         }
         else
         {
-            for(size_t _k=0; _k<_n; _k++)
-            {
-                const size_t _idx = _start + _k;
-                const size_t _vectorisation_idx = _idx;
-                {{vector_code|autoindent}}
-                _conds[_k] = _cond;
-                _any |= _cond;
-            }
+{{ evaluate('_n') }}
         }
         if(!_any)
             continue;

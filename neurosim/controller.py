@@ -375,14 +375,14 @@ class FrontalController:
 
     # -- saving and continuing -------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """What the controller has learned and counted: per-projection ledgers (penalties, steps spent weak,
-        pruning steps, initial size), the baseline per context, the bandit's estimates, the random
-        generators, the pruning history, the trials so far and the open activity window."""
+        """A snapshot of what the controller has learned and counted: per-projection ledgers (penalties,
+        steps spent weak, pruning steps, initial size), the baseline per context, the bandit's estimates, the
+        random generators, the pruning history, the trials so far and the open activity window."""
         return {
             "projections": {
                 name: {
-                    "penalties": st.ledger.penalties,
-                    "weak_steps": st.ledger.weak_steps,
+                    "penalties": st.ledger.penalties.copy(),
+                    "weak_steps": st.ledger.weak_steps.copy(),
                     "n_initial": st.n_initial,
                     "steps": st.steps,
                 }
@@ -392,8 +392,8 @@ class FrontalController:
             "bandit": None
             if self.bandit is None
             else {
-                "values": self.bandit.values,
-                "counts": self.bandit.counts,
+                "values": self.bandit.values.copy(),
+                "counts": self.bandit.counts.copy(),
                 "rng": self.bandit.rng.bit_generator.state,
             },
             "rng": self.rng.bit_generator.state,

@@ -323,6 +323,11 @@ def test_restore_refuses_a_different_controller_or_a_file_without_one(tmp_path):
     sim = build(network())
     ctrl = _controller(sim)
     _trials(ctrl, 1, 0)
+    snapshot = ctrl.state()  # a copy: later trials do not change it
+    penalties = snapshot["projections"]["ff"]["penalties"].copy()
+    ctrl.deliver(-1.0)
+    assert ctrl.penalties("ff").sum() > penalties.sum()
+    np.testing.assert_array_equal(snapshot["projections"]["ff"]["penalties"], penalties)
     path = sim.save(tmp_path / "run.npz", controller=ctrl)
     plain = FrontalController(sim)
     with pytest.raises(ParameterError, match="bandit"):

@@ -415,18 +415,19 @@ class FrontalController:
         if set(saved) != set(self._state):
             fail(owner, "projections", sorted(saved), f"this controller tracks {sorted(self._state)}")
         if (source["baseline"] is None) != (self.baseline is None):
-            fail(owner, "baseline", source["baseline"] is not None, f"this controller has {self.baseline!r}")
+            saved_baseline = "a saved baseline" if source["baseline"] is not None else "no saved baseline"
+            fail(owner, "baseline", saved_baseline, f"this controller has {self.baseline!r}")
         bandit = source["bandit"]
         if (bandit is None) != (self.bandit is None) or (
             bandit is not None and len(bandit["values"]) != self.bandit.n_arms
         ):
             arms = None if bandit is None else len(bandit["values"])
             fail(owner, "bandit", f"{arms} arms", f"this controller has {self.bandit!r}")
-        for name, st in self._state.items():
-            n = len(self.sim.synapses[name])
-            if len(saved[name]["penalties"]) != n:
-                n_saved = len(saved[name]["penalties"])
+        for name in self._state:  # everything checked before anything changes
+            n, n_saved = len(self.sim.synapses[name]), len(saved[name]["penalties"])
+            if n_saved != n:
                 fail(owner, "projections", name, f"saved for {n_saved} synapses, has {n}")
+        for name, st in self._state.items():
             st.ledger.penalties = np.asarray(saved[name]["penalties"], dtype=np.int64).copy()
             st.ledger.weak_steps = np.asarray(saved[name]["weak_steps"], dtype=np.int64).copy()
             st.n_initial, st.steps = int(saved[name]["n_initial"]), int(saved[name]["steps"])

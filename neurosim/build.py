@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import brian2 as b2
 import numpy as np
@@ -61,6 +61,9 @@ from .network import (
 from .neurons import PoissonSource, SpikeSource
 from .plasticity.base import ComposedSynapse, PostCode, compose, compose_post, compose_pre
 from .validation import ParameterError, check_choice, same_dimensions
+
+if TYPE_CHECKING:
+    from .controller import FrontalController
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
 
@@ -174,7 +177,9 @@ class Simulation:
         return compact(self, projection, keep)
 
     # -- saving and loading (see neurosim.state) -------------------------------------------------------
-    def save(self, path: str | Path, *, compress: bool = False, controller: Any = None) -> Path:
+    def save(
+        self, path: str | Path, *, compress: bool = False, controller: FrontalController | None = None
+    ) -> Path:
         """Write the whole state (description, connectivity, every variable, time, RNG, scheduled rewards;
         optionally a FrontalController's learned state) to one file."""
         from .state import save

@@ -59,6 +59,7 @@ from .pruning import (
     synapse_stats,
 )
 from .serialization import Describable
+from .state import read_controller_state
 from .validation import ParameterError, check_choice, check_number, check_quantity, fail
 
 __all__ = [
@@ -408,8 +409,6 @@ class FrontalController:
         as the saved one (checked, with the difference named)."""
         owner = "FrontalController.restore"
         if not isinstance(source, dict):
-            from .state import read_controller_state
-
             source = read_controller_state(source)
         saved = source["projections"]
         if set(saved) != set(self._state):

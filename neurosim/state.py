@@ -127,10 +127,7 @@ def load(path: str | Path, *, target: str | None = None) -> Simulation:
     target = target or default_target()
     if target == "cpp_standalone":
         raise RuntimeError("a state file cannot be loaded into a cpp_standalone build; use target='cython'")
-    path = Path(path)
-    with np.load(path, allow_pickle=False) as data:
-        meta = _read_meta(data, path)
-        arrays = {name: data[name] for name in data.files if name != _META}
+    meta, arrays = _read(path)
     description = NetworkDescription.from_dict(meta["description"])
     connections = {
         proj.name: (
@@ -180,15 +177,12 @@ def restore(sim: Simulation, meta: dict[str, Any], arrays: dict[str, np.ndarray]
 def read_controller_state(path: str | Path) -> dict[str, Any]:
     """The controller state stored by ``save(sim, path, controller=...)`` (for
     :meth:`~neurosim.controller.FrontalController.restore`)."""
-    path = Path(path)
-    with np.load(path, allow_pickle=False) as data:
-        meta = _read_meta(data, path)
-        if "controller" not in meta:
-            raise ParameterError(
-                f"FrontalController.restore: parameter 'source' is {str(path)!r}, a state file saved without "
-                "a controller; save with save(sim, path, controller=ctrl)"
-            )
-        arrays = {name: data[name] for name in data.files if name != _META}
+    meta, arrays = _read(path)
+    if "controller" not in meta:
+        raise ParameterError(
+            f"FrontalController.restore: parameter 'source' is {str(path)!r}, a state file saved without "
+            "a controller; save with save(sim, path, controller=ctrl)"
+        )
     return _unpack(meta["controller"], arrays)
 
 
@@ -260,6 +254,13 @@ def _clocks(objects: dict[str, Any]) -> dict[str, Any]:
             seen.add(id(clock))
             out[key] = clock
     return out
+
+
+def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and every array of a state file."""
+    with np.load(Path(path), allow_pickle=False) as data:
+        meta = _read_meta(data, path)
+        return meta, {name: data[name] for name in data.files if name != _META}
 
 
 def _read_meta(data: Any, path: str | Path) -> dict[str, Any]:

@@ -27,7 +27,8 @@ HERE = Path(__file__).parent
 #: The spike queue header installed as ``brianlib/spikequeue.h`` (None: Brian2's queue).
 SPIKE_QUEUE: Path | None = HERE / "spikequeue.h"
 
-#: Folder of templates that replace Brian2's of the same name (None: Brian2's templates only).
+#: Folder of templates that replace Brian2's of the same name (package data, read through the package
+#: ``neurosim.standalone``; the value is a switch: None uses Brian2's templates only).
 TEMPLATES: Path | None = HERE / "templates"
 
 

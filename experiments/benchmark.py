@@ -12,8 +12,13 @@ continues an interrupted benchmark.
         --engines neurosim,brian2,nest --threads 1,2 --duration 1 --out results/bench
     neurosim run benchmark --quick            # the same through the neurosim command (options via --set)
 
-Writes ``results.json`` (one entry per run), ``comparison.json`` (neurosim/NEST, neurosim/Brian2, pruned
-speed-up, cost-vs-size exponents), ``table.txt`` and ``cost_vs_size.png`` into ``--out``.
+At K ≥ 1000 every engine also runs the network pruned to 10 % of its synapses and the *floor* (the same
+neurons, rules and background with no synapse: the time no pruning goes below; ``--no-pruned``,
+``--no-floor``).
+
+Writes ``results.json`` (one entry per run), ``comparison.json`` (neurosim/NEST, neurosim/Brian2, the pruned
+speed-up and the floor of every engine, cost-vs-size exponents), ``table.txt`` and ``cost_vs_size.png`` into
+``--out``.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ class Config:
     duration_s: float = 1.0  # biological seconds simulated per run
     repeat: int = 3  # simulations per run (cpp_standalone, NEST); the fastest is reported, all are kept
     stdp: str = "neuron"  # "neuron": FastPairSTDP, FastTsodyksMarkram; "synapse": their per-synapse forms
-    pruned: bool = True  # also run neurosim with 10 % of the synapses (the pruning target)
+    pruned: bool = True  # also run every engine with 10 % of the synapses (K ≥ 1000: the pruning target)
+    floor: bool = True  # and with none (K ≥ 1000): the per-neuron time that bounds any pruning speed-up
     timeout_s: float = 3600.0  # per run
     cache: str = ""  # wiring + build cache ("" = $NEUROSIM_CACHE/benchmark or ~/.cache/neurosim/benchmark)
 
@@ -110,9 +116,12 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
                             "repeat": config.repeat,
                         }
                         out.append(RunSpec(engine, net, threads=t, duration=duration, **kw))
-                        if config.pruned and engine == "neurosim" and k >= 1000:
+                        if config.pruned and k >= 1000:
                             pruned_net = dataclasses.replace(net, keep=0.1)
                             out.append(RunSpec(engine, pruned_net, threads=t, duration=duration, **kw))
+                        if config.floor and k >= 1000:
+                            floor_net = dataclasses.replace(net, keep=0.0)
+                            out.append(RunSpec(engine, floor_net, threads=t, duration=duration, **kw))
     return out
 
 
@@ -172,8 +181,12 @@ def run(config: Config, ctx: RunContext) -> dict:
         key = f"neurosim_over_brian2_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
         metrics[key] = row["neurosim_over_brian2"]
     for row in comparison["pruned"]:
-        key = f"pruned_speedup_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+        size = f"n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+        key = f"pruned_speedup_{row['engine']}_{size}"
         metrics[key] = row["speedup"]
+    for row in comparison["floor"]:
+        size = f"n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+        metrics[f"unpruned_over_floor_{row['engine']}_{size}"] = row["unpruned_over_floor"]
     return metrics
 
 
@@ -189,6 +202,7 @@ EXPERIMENT = Experiment(
         "duration_s": 0.2,
         "repeat": 1,
         "pruned": False,
+        "floor": False,
     },
 )
 
@@ -196,7 +210,8 @@ EXPERIMENT = Experiment(
 def main(argv: list[str] | None = None) -> int:
     """The shared options (``--config``, ``--set``, ``--seed``, ``--out``, ``--resume``, ``--quick``) plus
     shortcuts (``--sizes 2000x100,10000x1000``, ``--cases``, ``--engines``, ``--targets``, ``--threads``,
-    ``--duration``, ``--repeat``, ``--stdp``, ``--no-pruned``, ``--cache``) that become ``--set`` pairs."""
+    ``--duration``, ``--repeat``, ``--stdp``, ``--no-pruned``, ``--no-floor``, ``--cache``) that become
+    ``--set`` pairs."""
     parser = argparse.ArgumentParser(prog="benchmark", description=EXPERIMENT.description)
     add_run_arguments(parser)
     parser.add_argument("--sizes", help="comma-separated NxK, e.g. 2000x100,10000x1000")
@@ -208,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", help="simulations per run; the fastest is reported (default 3)")
     parser.add_argument("--stdp", choices=("neuron", "synapse"), help="STDP traces per neuron or per synapse")
     parser.add_argument("--no-pruned", action="store_true", help="skip the 90 %% pruned runs")
+    parser.add_argument("--no-floor", action="store_true", help="skip the runs without synapses (the floor)")
     parser.add_argument("--cache", help="wiring and build cache folder")
     args = parser.parse_args(argv)
     shortcuts = {
@@ -232,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             args.set.append(f"{key}={value if key in ('duration_s', 'repeat') else json.dumps(value)}")
     if args.no_pruned:
         args.set.append("pruned=false")
+    if args.no_floor:
+        args.set.append("floor=false")
     return run_from_args(EXPERIMENT, args)
 
 

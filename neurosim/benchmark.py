@@ -23,7 +23,9 @@ rises with K to cancel the growing net inhibition at the target rate (mean-field
 about the same rate (≈7 Hz, irregular). In case (c) the E→E weight scale is divided by the STP efficacy
 expected at that rate, so all cases get the same mean input. A pruned network (``keep=0.1``: a random 10 % of
 every projection's synapses) is scaled the same way for its remaining in-degree ``K·keep``, so it fires at the
-same rate and the speed comparison is at matched activity.
+same rate and the speed comparison is at matched activity. ``keep=0`` is the *floor*: the same neurons, rules
+and background with no recurrent synapse at all (driven by the background alone, so it fires less): the time
+no pruning can go below, which bounds the pruned speed-up of that engine (``T_unpruned / T_floor``).
 
 Equivalence across engines: positions and synapses are drawn by neurosim's own code (:func:`wiring`: the same
 random streams as :func:`neurosim.build.build`), then given to NEST (``nest.Connect(pre, post,
@@ -104,14 +106,14 @@ class BenchmarkNetwork(Describable):
     stp_tau_d: Quantity = 200 * ms  # Tsodyks–Markram recovery (case c)
     tau_c: Quantity = 1 * second  # eligibility time constant (case c)
     reward_period: Quantity = 100 * ms  # RewardModulated weight-update period (case c)
-    keep: float = 1.0  # fraction of synapses kept (pruned network: 0.1); scaled for the in-degree K·keep
+    keep: float = 1.0  # fraction of synapses kept (pruned: 0.1; 0: the floor); weights scaled for K·keep
 
     def __post_init__(self) -> None:
         check_number("BenchmarkNetwork", "n", self.n, low=10, integer=True)
         check_number("BenchmarkNetwork", "k", self.k, low=1, integer=True)
         check_choice("BenchmarkNetwork", "case", self.case, tuple(CASES))
         check_choice("BenchmarkNetwork", "stdp", self.stdp, ("neuron", "synapse"))
-        check_number("BenchmarkNetwork", "keep", self.keep, low=0, high=1, low_open=True)
+        check_number("BenchmarkNetwork", "keep", self.keep, low=0, high=1)
         if self.k * self.exc_fraction >= self.n_exc or self.k * (1 - self.exc_fraction) >= self.n_inh:
             raise ParameterError(
                 f"BenchmarkNetwork: parameter 'k' = {self.k} is too large for n = {self.n}; "
@@ -134,8 +136,8 @@ class BenchmarkNetwork(Describable):
 
     @property
     def J_E(self) -> Quantity:
-        """Excitatory current jump (volt) of a static synapse."""
-        return self.j_exc * math.sqrt(100.0 / self.k_eff)
+        """Excitatory current jump (volt) of a static synapse (the floor, ``keep=0``, has none: K's jump)."""
+        return self.j_exc * math.sqrt(100.0 / (self.k_eff or self.k))
 
     @property
     def stp_efficacy(self) -> float:
@@ -355,6 +357,11 @@ def _peak_rss_mb() -> float:
     return _status_mb("VmHWM")
 
 
+def _per_synapse(mb: float, n_synapses: int) -> float:
+    """Bytes per synapse of ``mb`` megabytes (NaN for the floor, which has no synapses)."""
+    return mb * 2**20 / n_synapses if n_synapses else float("nan")
+
+
 def _cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -400,6 +407,7 @@ def _spike_summary(
 ) -> dict[str, Any]:
     """Rates, ISI CV and synaptic events (each spike counts once per outgoing synapse)."""
     out: dict[str, Any] = {}
+    trains = {p: (np.asarray(i, dtype=np.int64), np.asarray(t, dtype=float)) for p, (i, t) in trains.items()}
     counts = {p: np.bincount(trains[p][0], minlength=sizes[p]) for p in trains}
     events = 0
     for name, src, _ in PROJECTIONS:
@@ -479,7 +487,7 @@ def _run_neurosim(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         rerun = lambda: _rerun_binary(sim.directory, f"results_{os.getpid()}")  # noqa: E731
         res.update(_fastest_of(float(b2.device._last_run_time), spec.repeat, rerun))
         res["peak_rss_mb"] = binary["maxrss_mb"]
-        res["bytes_per_synapse"] = binary["maxrss_mb"] * 2**20 / max(res["n_synapses"], 1)
+        res["bytes_per_synapse"] = _per_synapse(binary["maxrss_mb"], res["n_synapses"])
         res["python_peak_rss_mb"] = _peak_rss_mb()
     else:
         start = time.perf_counter()
@@ -491,7 +499,7 @@ def _run_neurosim(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         res["sim_cpu_s"] = _cpu_s() - cpu0
         gc.collect()
         res["peak_rss_mb"] = _peak_rss_mb()
-        res["bytes_per_synapse"] = (_rss_mb() - rss0) * 2**20 / max(res["n_synapses"], 1)
+        res["bytes_per_synapse"] = _per_synapse(_rss_mb() - rss0, res["n_synapses"])
     n_built = int(sum(len(s) for s in sim.synapses.values()))
     if n_built != res["n_synapses"]:
         raise RuntimeError(f"neurosim built {n_built} synapses, the shared wiring has {res['n_synapses']}")
@@ -567,6 +575,9 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
     synapses = []
     stdp = {"A_plus": 0.01, "A_minus": 0.0105, "taupre": 20 * ms, "taupost": 20 * ms}
     for name, src, tgt in PROJECTIONS:
+        i, j, steps = used.connections[name]
+        if not len(i):  # the floor (keep=0): a script has no synapses to create
+            continue
         var = "I_exc" if src == "E" else "I_inh"
         sign = "+" if src == "E" else "-"
         ns = {"J": J[name] * mV, **stdp}
@@ -614,7 +625,6 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
             delay=delay,
             name=name,
         )
-        i, j, steps = used.connections[name]
         syn.connect(i=i, j=j)
         syn.delay = steps * net.dt
         syn.w = net.w_init if name == "EE" else 1.0
@@ -651,7 +661,7 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         rerun = lambda: _rerun_binary(directory, "results")  # noqa: E731
         res.update(_fastest_of(float(b2.device._last_run_time), spec.repeat, rerun))
         res["peak_rss_mb"] = binary["maxrss_mb"]
-        res["bytes_per_synapse"] = binary["maxrss_mb"] * 2**20 / max(res["n_synapses"], 1)
+        res["bytes_per_synapse"] = _per_synapse(binary["maxrss_mb"], res["n_synapses"])
         res["python_peak_rss_mb"] = _peak_rss_mb()
     else:
         start = time.perf_counter()
@@ -662,7 +672,7 @@ def _run_brian2(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         res["sim_s"] = time.perf_counter() - start
         res["sim_cpu_s"] = _cpu_s() - cpu0
         res["peak_rss_mb"] = _peak_rss_mb()
-        res["bytes_per_synapse"] = (_rss_mb() - rss0) * 2**20 / max(res["n_synapses"], 1)
+        res["bytes_per_synapse"] = _per_synapse(_rss_mb() - rss0, res["n_synapses"])
     trains = {p: (np.asarray(m.i[:]), np.asarray(m.t[:] / second)) for p, m in monitors.items()}
     if spec.details:
         res["in_degree"] = {
@@ -739,6 +749,8 @@ def _run_nest(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
         )
     for name, src, tgt in PROJECTIONS:
         i, j, steps = used.connections[name]
+        if not len(i):  # the floor (keep=0)
+            continue
         weight = J[name] * to_pA * (1 if src == "E" else -1)
         model = "static_synapse"
         if name == "EE":
@@ -789,7 +801,7 @@ def _run_nest(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
     del used
     gc.collect()
     res["peak_rss_mb"] = _peak_rss_mb()
-    res["bytes_per_synapse"] = (_rss_mb() - rss0) * 2**20 / max(res["n_synapses"], 1)
+    res["bytes_per_synapse"] = _per_synapse(_rss_mb() - rss0, res["n_synapses"])
     if spec.details:
         res["in_degree"] = {}
         for name, src, tgt in PROJECTIONS:
@@ -865,8 +877,11 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Ratios the issue asks for, from a list of :func:`measure` results (missing rows are skipped).
 
     For every size: neurosim (c) vs NEST pair STDP (case b) at each thread count, neurosim vs the plain
-    Brian2 script (same case, target, threads), the pruned speed-up, and the growth of simulation time with
-    the number of synapses (log-log slope over sizes) per engine and case.
+    Brian2 script (same case, target, threads), the pruned speed-up of every engine (the same network with
+    10 % of its synapses, on the same engine, target and threads), the floor of every engine (no synapses:
+    ``unpruned_over_floor`` bounds any pruned speed-up; ``synaptic_speedup`` is the pruned speed-up of the
+    time above the floor, ``(T_unpruned − T_floor) / (T_pruned − T_floor)``), and the growth of simulation
+    time with the number of synapses (log-log slope over sizes) per engine and case.
     """
     ok = [r for r in results if "error" not in r]
 
@@ -876,7 +891,7 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
                 return r
         return None
 
-    out: dict[str, Any] = {"vs_nest": [], "vs_brian2": [], "pruned": [], "scaling": []}
+    out: dict[str, Any] = {"vs_nest": [], "vs_brian2": [], "pruned": [], "floor": [], "scaling": []}
     for r in ok:
         if r["engine"] != "neurosim" or r["keep"] != 1:
             continue
@@ -915,27 +930,20 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
                     "rates_hz": [r["rate_E_hz"], b2_r["rate_E_hz"]],
                 }
             )
-        pr = find(
-            engine="neurosim",
-            case=r["case"],
-            n=r["n"],
-            k=r["k"],
-            threads=r["threads"],
-            target=r["target"],
-            keep=0.1,
-        )
+    for r in ok:
+        if r["keep"] != 1:
+            continue
+        same = {"label": r["label"], "case": r["case"], "n": r["n"], "k": r["k"], "stdp": r["stdp"]}
+        row = {k: r[k] for k in ("engine", "n", "k", "case", "threads", "target")}
+        pr, floor = find(keep=0.1, **same), find(keep=0.0, **same)
         if pr:
-            out["pruned"].append(
-                {
-                    "n": r["n"],
-                    "k": r["k"],
-                    "case": r["case"],
-                    "threads": r["threads"],
-                    "target": r["target"],
-                    "speedup": r["sim_s"] / pr["sim_s"],
-                    "rates_hz": [r["rate_E_hz"], pr["rate_E_hz"]],
-                }
-            )
+            rates = [r["rate_E_hz"], pr["rate_E_hz"]]
+            out["pruned"].append({**row, "speedup": r["sim_s"] / pr["sim_s"], "rates_hz": rates})
+        if floor:
+            entry = {**row, "unpruned_over_floor": r["sim_s"] / floor["sim_s"], "floor_s": floor["sim_s"]}
+            if pr and pr["sim_s"] > floor["sim_s"]:
+                entry["synaptic_speedup"] = (r["sim_s"] - floor["sim_s"]) / (pr["sim_s"] - floor["sim_s"])
+            out["floor"].append(entry)
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in ok:
         if r["keep"] == 1:

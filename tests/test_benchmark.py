@@ -8,6 +8,7 @@ regime the issue asks for (Brunel 2000, J. Comput. Neurosci. 8:183: inhibition-d
 external drive fire irregularly at low rates); and a tiny benchmark writes valid JSON.
 """
 
+import importlib.util
 import json
 import math
 import os
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import ms, second
+from brian2 import ms, mV, second
 
 from neurosim import build
 from neurosim.benchmark import BenchmarkNetwork, RunSpec, compare, measure, pruned, table, wiring
@@ -205,6 +206,19 @@ def test_pruned_network_is_compacted_on_runtime_targets(tmp_path):
     assert r["n_synapses"] == pruned(wiring(net, cache=tmp_path), 0.1, net.seed).n_synapses
 
 
+def test_the_floor_keeps_neurons_rules_and_background_without_synapses(tmp_path):
+    # keep=0: the time no pruning can go below. With no recurrent input the mean-field background alone
+    # carries the drive: rate·n·J·tau_exc = 16 mV (benchmark module docstring).
+    net = BenchmarkNetwork(n=400, k=20, case="b", keep=0.0)
+    drive = net.background_rate * net.n_background * net.j_background * 5 * ms
+    assert float(drive / mV) == pytest.approx(16.0)
+    assert any(p.rules for p in net.description().projections)  # the per-neuron rule state stays
+    for engine in ["neurosim", "brian2"] + (["nest"] if importlib.util.find_spec("nest") else []):
+        spec = RunSpec(engine, net, target="numpy", duration=0.02 * second, directory=str(tmp_path))
+        r = measure(spec)
+        assert r["n_synapses"] == 0 and r["events"] == 0 and math.isnan(r["bytes_per_synapse"]), engine
+
+
 def test_tiny_benchmark_runs_end_to_end_and_writes_json(tmp_path):
     from experiments.benchmark import main
 
@@ -337,7 +351,47 @@ def test_results_table_lists_failures():
         {"label": "nest:1t", "engine": "nest", "n": 10, "k": 2, "case": "c", "error": "no STP+STDP synapse"}
     ]
     assert "ERROR: no STP+STDP synapse" in table(rows)
-    assert compare(rows) == {"vs_nest": [], "vs_brian2": [], "pruned": [], "scaling": []}
+    assert compare(rows) == {"vs_nest": [], "vs_brian2": [], "pruned": [], "floor": [], "scaling": []}
+
+
+def test_every_engine_gets_a_pruned_run_paired_with_its_own_unpruned_run():
+    # The pruned target compares one engine with itself; the other engines' ratios are its reference (how
+    # much any simulator gains from 90 % fewer synapses when the neurons stay).
+    from experiments.benchmark import Config, specs
+
+    todo = specs(Config(sizes=("2000x100", "10000x1000"), cases=("b",), threads=(2,)), seed=0, cache="")
+    pruned_runs = {(s.label, s.network.n) for s in todo if s.network.keep == 0.1}
+    assert pruned_runs == {
+        ("neurosim:cpp_standalone:2t", 10000),
+        ("brian2:cpp_standalone:2t", 10000),
+        ("nest:2t", 10000),
+    }
+
+    def row(label, engine, keep, sim_s, target="cpp_standalone"):
+        return {
+            "label": label,
+            "engine": engine,
+            "target": target,
+            "threads": 2,
+            "n": 10000,
+            "k": 1000,
+            "case": "b",
+            "stdp": "neuron",
+            "keep": keep,
+            "sim_s": sim_s,
+            "sim_s_per_bio_s": sim_s,
+            "n_synapses": int(1e7 * keep),
+            "rate_E_hz": 7.0,
+        }
+
+    rows = [
+        row("neurosim:cpp_standalone:2t", "neurosim", 1.0, 3.0),
+        row("neurosim:cpp_standalone:2t", "neurosim", 0.1, 1.0),
+        row("nest:2t", "nest", 1.0, 20.0, "nest"),
+        row("nest:2t", "nest", 0.1, 8.0, "nest"),
+    ]
+    got = {(p["engine"], p["target"]): p["speedup"] for p in compare(rows)["pruned"]}
+    assert got == {("neurosim", "cpp_standalone"): 3.0, ("nest", "nest"): 2.5}
 
 
 def test_experiment_is_importable_as_a_neurosim_experiment():

@@ -174,19 +174,18 @@ def run(config: Config, ctx: RunContext) -> dict:
     ctx.save_figure(fig, "cost_vs_size")
 
     metrics: dict = {"runs": len(results), "failed": sum("error" in r for r in results)}
+
+    def where(row: dict) -> str:
+        return f"n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
+
     for row in comparison["vs_nest"]:
-        key = f"speedup_vs_nest_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
-        metrics[key] = row["speedup"]
+        metrics[f"speedup_vs_nest_{where(row)}"] = row["speedup"]
     for row in comparison["vs_brian2"]:
-        key = f"neurosim_over_brian2_n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
-        metrics[key] = row["neurosim_over_brian2"]
+        metrics[f"neurosim_over_brian2_{where(row)}"] = row["neurosim_over_brian2"]
     for row in comparison["pruned"]:
-        size = f"n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
-        key = f"pruned_speedup_{row['engine']}_{size}"
-        metrics[key] = row["speedup"]
+        metrics[f"pruned_speedup_{row['engine']}_{where(row)}"] = row["speedup"]
     for row in comparison["floor"]:
-        size = f"n{row['n']}_k{row['k']}_{row['case']}_{row['target']}_{row['threads']}t"
-        metrics[f"unpruned_over_floor_{row['engine']}_{size}"] = row["unpruned_over_floor"]
+        metrics[f"unpruned_over_floor_{row['engine']}_{where(row)}"] = row["unpruned_over_floor"]
     return metrics
 
 

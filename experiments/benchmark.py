@@ -101,6 +101,8 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
     duration = config.duration_s * second
     for size in sorted(config.sizes, key=lambda s: parse_size(s)[0] * parse_size(s)[1]):
         n, k = parse_size(size)
+        # the whole network; at K ≥ 1000 also 10 % of its synapses (pruned) and none (the floor)
+        keeps = [1.0] + [keep for keep, on in ((0.1, config.pruned), (0.0, config.floor)) if on and k >= 1000]
         for case in config.cases:
             net = BenchmarkNetwork(n=n, k=k, case=case, stdp=config.stdp, seed=seed + 1)
             for engine in config.engines:
@@ -115,13 +117,9 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
                             "directory": cache,
                             "repeat": config.repeat,
                         }
-                        out.append(RunSpec(engine, net, threads=t, duration=duration, **kw))
-                        if config.pruned and k >= 1000:
-                            pruned_net = dataclasses.replace(net, keep=0.1)
-                            out.append(RunSpec(engine, pruned_net, threads=t, duration=duration, **kw))
-                        if config.floor and k >= 1000:
-                            floor_net = dataclasses.replace(net, keep=0.0)
-                            out.append(RunSpec(engine, floor_net, threads=t, duration=duration, **kw))
+                        for keep in keeps:
+                            variant = dataclasses.replace(net, keep=keep)
+                            out.append(RunSpec(engine, variant, threads=t, duration=duration, **kw))
     return out
 
 

@@ -93,7 +93,9 @@ def save(
         "clocks": clocks,
         "random": packer.pack(_get_random_state(), "random"),
     }
-    signal = sim.__dict__.get("_dopamine_signal")  # rewards scheduled by DopamineSignal.deliver
+    from .plasticity.reward import DopamineSignal
+
+    signal = DopamineSignal.existing(sim)  # rewards scheduled by DopamineSignal.deliver
     if signal is not None:
         meta["dopamine"] = packer.pack(signal.state(), "dopamine")
     if controller is not None:

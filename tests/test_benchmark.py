@@ -208,7 +208,8 @@ def test_pruned_network_is_compacted_on_runtime_targets(tmp_path):
 
 def test_the_floor_keeps_neurons_rules_and_background_without_synapses(tmp_path):
     # keep=0: the time no pruning can go below. With no recurrent input the mean-field background alone
-    # carries the drive: rate·n·J·tau_exc = 16 mV (benchmark module docstring).
+    # carries the drive: mean of the shot noise (Campbell's theorem) rate·n·J·tau_exc = 16 mV (benchmark
+    # module docstring).
     net = BenchmarkNetwork(n=400, k=20, case="b", keep=0.0)
     drive = net.background_rate * net.n_background * net.j_background * 5 * ms
     assert float(drive / mV) == pytest.approx(16.0)

@@ -219,10 +219,15 @@ class DopamineSignal:
         self.rules = _reward_rules(sim)
         self.events: dict[str, list[tuple[float, float]]] = {name: [] for name in self.rules}
 
+    @staticmethod
+    def existing(sim: Any) -> DopamineSignal | None:
+        """The simulation's dopamine signal if one was created (rewards scheduled), else None."""
+        return sim.__dict__.get("_dopamine_signal")
+
     @classmethod
     def of(cls, sim: Any) -> DopamineSignal:
         """The simulation's dopamine signal (created on first use)."""
-        signal = sim.__dict__.get("_dopamine_signal")
+        signal = cls.existing(sim)
         if signal is None:
             signal = cls(sim)
             sim.__dict__["_dopamine_signal"] = signal

@@ -8,16 +8,18 @@ import pytest
 from brian2 import metre, mm, ms, second, um
 from scipy import stats
 
-from neurosim import connectivity
 from neurosim.connectivity import (
     ConductionDelay,
     CustomKernel,
     ExponentialKernel,
     GaussianKernel,
     UniformKernel,
+    blocks,
+    degree,
     expected_in_degree,
     resolve_kernel,
     sample_connections,
+    sampling,
 )
 from neurosim.space import UniformBox
 from neurosim.validation import ParameterError
@@ -288,11 +290,11 @@ def test_one_pass_solve_and_draw_equals_solve_then_draw(kernel):
     drawing at it: mean in-degree within 4 standard errors of K, and the same distance distribution as
     solve-then-draw (two-sample Kolmogorov–Smirnov)."""
     pos = cube_positions(3000, 21)
-    src, tgt, box = connectivity._frame("t", pos, pos, None)
+    src, tgt, box = blocks._frame("t", pos, pos, None)
     ids = (np.arange(len(pos)), np.arange(len(pos)))
     k = kernel.in_degree
-    first, lo, _ = connectivity._first_solve(kernel, k, src, tgt, box, True, None)
-    solved, _ = connectivity._solve_and_draw(kernel, k, first, lo, src, tgt, box, ids, [1, 2])
+    first, lo, _ = degree._first_solve(kernel, k, src, tgt, box, True, None)
+    solved, _ = sampling._solve_and_draw(kernel, k, first, lo, src, tgt, box, ids, [1, 2])
     assert solved.scale_um() == resolve_kernel(kernel, pos, pos).scale_um()
     i, _, d = sample_connections(pos, pos, kernel, 22)
     assert abs(len(i) / len(pos) - k) < 4 * math.sqrt(k / len(pos))
@@ -303,21 +305,21 @@ def test_one_pass_solve_and_draw_equals_solve_then_draw(kernel):
 def test_one_pass_falls_back_when_the_first_solve_is_too_far_off(monkeypatch):
     """If the exact scale lies beyond the first solve's + 5% (forced here: the first answer is 20% low),
     sampling solves fully first and draws after; the network still has mean in-degree K."""
-    real = connectivity._first_solve
+    real = degree._first_solve
 
     def low_first(*args):
         scale, lo, hi = real(*args)
         return 0.8 * scale, lo, hi
 
-    one_pass = connectivity._solve_and_draw
+    one_pass = sampling._solve_and_draw
     outcomes = []
 
     def recorded(*args):
         outcomes.append(one_pass(*args))
         return outcomes[-1]
 
-    monkeypatch.setattr(connectivity, "_first_solve", low_first)
-    monkeypatch.setattr(connectivity, "_solve_and_draw", recorded)
+    monkeypatch.setattr(sampling, "_first_solve", low_first)
+    monkeypatch.setattr(sampling, "_solve_and_draw", recorded)
     pos = cube_positions(3000, 24)
     i, _, _ = sample_connections(pos, pos, GaussianKernel(p_max=0.5, in_degree=50), 25)
     assert outcomes == [None]

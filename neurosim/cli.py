@@ -6,69 +6,19 @@
     neurosim sweep EXPERIMENT --grid KEY=V1,V2 [--grid ...] [--seeds 0,1] [--processes 2] --out DIR
 
 Experiments are the scripts in the repository's ``experiments/`` folder (or ``$NEUROSIM_EXPERIMENTS``) that
-define ``EXPERIMENT``.
+define ``EXPERIMENT``; :mod:`neurosim.registry` finds them.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .experiment import (
-    Experiment,
-    ExperimentError,
-    add_run_arguments,
-    iter_experiment_files,
-    run_from_args,
-    versions,
-)
-
-
-def experiments_dir() -> Path:
-    env = os.environ.get("NEUROSIM_EXPERIMENTS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "experiments"
-
-
-def _load(path: Path) -> Experiment | None:
-    spec = importlib.util.spec_from_file_location(f"neurosim_experiment_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        return None
-    if spec.name in sys.modules:
-        module = sys.modules[spec.name]
-    else:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[spec.name]
-            raise
-    exp = getattr(module, "EXPERIMENT", None)
-    return exp if isinstance(exp, Experiment) else None
-
-
-def available() -> dict[str, Path]:
-    """Experiment names → script paths."""
-    folder = experiments_dir()
-    if not folder.is_dir():
-        return {}
-    return {p.stem: p for p in iter_experiment_files(folder)}
-
-
-def find_experiment(name: str) -> Experiment:
-    scripts = available()
-    if name not in scripts:
-        raise ExperimentError(
-            f"unknown experiment '{name}'; available: {', '.join(sorted(scripts)) or 'none'}"
-        )
-    exp = _load(scripts[name])
-    if exp is None:
-        raise ExperimentError(f"'{scripts[name]}' does not define EXPERIMENT = Experiment(...)")
-    return exp
+from .experiment import ExperimentError, add_run_arguments, run_from_args, versions
+from .registry import available, experiments_dir, find_experiment, load_experiment
+from .sweep import grid, parse_grid, run_sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,15 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_from_args(find_experiment(args.experiment), args)
         if args.command == "list":
             for name, path in sorted(available().items()):
-                exp = _load(path)
+                exp = load_experiment(path)
                 if exp is not None:
                     print(f"{name:24s} {exp.description}")
             return 0
         if args.command == "info":
             return _info()
         if args.command == "sweep":
-            from .sweep import grid, parse_grid, run_sweep
-
             seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
             rows = run_sweep(
                 args.experiment,

@@ -27,7 +27,7 @@ import sys
 import time
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,15 +85,10 @@ class RunContext:
 
     def save_figure(self, fig: Any, name: str) -> Path:
         """Save a matplotlib figure as ``NAME.png`` atomically and close it."""
-        import matplotlib.pyplot as plt
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        return atomic_write(self.out / f"{name}.png", lambda fh: fh.write(buf.getvalue()), mode="wb")
+        return save_png(fig, self.out / f"{name}.png", dpi=120, bbox_inches="tight")
 
     def write_json(self, name: str, data: Any) -> Path:
-        return atomic_write_json(self.out / name, _plain(data))
+        return atomic_write_json(self.out / name, to_plain(data))
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file (a table, a report) into the results directory atomically."""
@@ -130,7 +125,7 @@ class Experiment:
             key, sep, raw = pair.partition("=")
             if not sep or not key.strip():
                 raise ExperimentError(f"--set expects KEY=VALUE, got '{pair}'")
-            values[key.strip()] = _parse_value(raw.strip())
+            values[key.strip()] = parse_value(raw.strip())
         return build_config(self.config_type, values, owner=self.name)
 
     def execute(
@@ -181,11 +176,11 @@ class Experiment:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         atomic_write_json(run_file, info)
-        atomic_write_text(out / "config.toml", dumps_toml(_plain(dataclasses.asdict(config))))
+        atomic_write_text(out / "config.toml", dumps_toml(to_plain(dataclasses.asdict(config))))
         ctx = RunContext(self.name, out, seed, quick, log, checkpoint)
         log.info("running %s (seed %d) into %s", self.name, seed, out)
         t0 = time.perf_counter()
-        metrics = _plain(dict(self.run(config, ctx)))
+        metrics = to_plain(dict(self.run(config, ctx)))
         metrics.setdefault("wall_s", round(time.perf_counter() - t0, 3))
         atomic_write_json(out / "metrics.json", metrics)
         atomic_write_text(out / "metrics.csv", _csv(metrics))
@@ -281,25 +276,38 @@ def _coerce(owner: str, key: str, value: Any, hint: Any) -> Any:
     raise ExperimentError(f"{owner}: config key '{key}' = {value!r} has the wrong type; expected {expected}")
 
 
-def _parse_value(raw: str) -> Any:
+def parse_value(raw: str) -> Any:
+    """A ``--set``/``--grid`` value: a TOML value (``3``, ``0.5``, ``true``, ``[1, 2]``) or else the text."""
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
 
 
+def save_png(fig: Any, path: Path, **savefig: Any) -> Path:
+    """Write a matplotlib figure as PNG atomically (like every result file) and close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **savefig)
+    plt.close(fig)
+    return atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")
+
+
 def _fingerprint(name: str, config: Any, seed: int) -> str:
     text = json.dumps(
-        {"name": name, "config": _plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True
+        {"name": name, "config": to_plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """``value`` as plain JSON data (mappings, lists, numbers, strings): arrays, numpy scalars and paths
+    converted."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, (np.integer, np.floating, np.bool_)):
@@ -349,7 +357,3 @@ def versions() -> dict[str, str]:
         except Exception:  # noqa: BLE001
             out[mod] = "not installed"
     return out
-
-
-def iter_experiment_files(directory: Path) -> Iterator[Path]:
-    yield from sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))

@@ -23,20 +23,17 @@ Energy
     Per-operation constants, named below with their sources. They are *lower bounds on arithmetic* (no memory
     traffic, no static power, no neuron updates): Horowitz 2014 gives a 32-bit SRAM read from a 32 kB cache at
     ≈ 20 pJ and from DRAM at ≈ 1.3–2.6 nJ, so real systems spend more on data movement than on arithmetic.
-    Use them to compare orders of magnitude, not watts on a given machine.
+    Use them to compare orders of magnitude, not the power drawn by a given computer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .validation import ParameterError, check_number, fail
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .tasks import Trial
 
 #: 32-bit float multiply, 45 nm CMOS at 0.9 V: 3.7 pJ (M. Horowitz, "Computing's energy problem (and what we
 #: can do about it)", ISSCC 2014, Digest of Technical Papers, pp. 10–14).
@@ -55,27 +52,45 @@ E_SYNUPDATE_LOIHI_J = 120e-12
 BACKWARD_FORWARD_RATIO = 2.0
 
 
-def _predictions(trial: Trial, predictions: Any) -> np.ndarray:
+class ScoredTrial(Protocol):
+    """What scoring reads from a trial (:class:`neurosim.tasks.Trial` has it): the class due at each step
+    (``targets``, -1 = none), the number of steps, the scored steps and, for pattern trials, the due
+    patterns. Metrics read these plain arrays only, so they depend on no task code."""
+
+    @property
+    def targets(self) -> np.ndarray: ...
+
+    @property
+    def n_steps(self) -> int: ...
+
+    @property
+    def reward_steps(self) -> np.ndarray: ...
+
+    @property
+    def target_patterns(self) -> np.ndarray | None: ...
+
+
+def _predictions(trial: ScoredTrial, predictions: Any) -> np.ndarray:
     p = np.asarray(predictions)
     if p.shape != (trial.n_steps,) or not (np.issubdtype(p.dtype, np.integer) or p.size == 0):
         fail("score", "predictions", p.shape, f"expected integers of shape ({trial.n_steps},), -1 = none")
     return p
 
 
-def correct_and_due(trial: Trial, predictions: Any) -> tuple[int, int]:
+def correct_and_due(trial: ScoredTrial, predictions: Any) -> tuple[int, int]:
     """(number of scored steps answered correctly, number of scored steps) for one trial."""
     p = _predictions(trial, predictions)
     mask = trial.targets >= 0
     return int(np.sum(p[mask] == trial.targets[mask])), int(mask.sum())
 
 
-def score_trial(trial: Trial, predictions: Any) -> float:
+def score_trial(trial: ScoredTrial, predictions: Any) -> float:
     """Fraction of the trial's scored steps answered correctly (NaN if nothing is scored)."""
     correct, due = correct_and_due(trial, predictions)
     return correct / due if due else float("nan")
 
 
-def accuracy(trials: Sequence[Trial], predictions: Sequence[Any]) -> float:
+def accuracy(trials: Sequence[ScoredTrial], predictions: Sequence[Any]) -> float:
     """Correct answers / answers due, pooled over the scored steps of all trials."""
     if len(trials) != len(predictions):
         fail("accuracy", "predictions", len(predictions), f"expected one array per trial ({len(trials)})")
@@ -101,7 +116,7 @@ def overlap(recalled: Any, pattern: Any) -> float:
     return float(np.dot(xi - f, s) / (xi.size * f * (1 - f)))
 
 
-def mean_overlap(trials: Sequence[Trial], recalled: Sequence[Any]) -> float:
+def mean_overlap(trials: Sequence[ScoredTrial], recalled: Sequence[Any]) -> float:
     """Mean :func:`overlap` over the scored steps of pattern trials, for recalled states given as arrays
     (steps, n_units) per trial (e.g. a spiking network's binarised memory activity)."""
     values = []

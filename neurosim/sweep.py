@@ -3,7 +3,7 @@
 Each point runs in its own process (its own Brian2 state) into ``OUT/point-NNN`` with the usual results
 directory, and the sweep writes ``OUT/sweep.json``, ``OUT/sweep.csv`` and one figure per numeric metric.
 
-Across many machines: every point is an independent call of :func:`run_point`, so the same sweep runs on
+Across a cluster: every point is an independent call of :func:`run_point`, so the same sweep runs on
 Dask's distributed scheduler by submitting those calls to a ``dask.distributed.Client`` instead of the local
 process pool (``client.map(run_point, [name]*n, points, dirs, seeds)``) with the results directory on a
 shared file system; see the README.
@@ -21,8 +21,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from .experiment import ExperimentError, _parse_value, _plain
-from .io import atomic_write, atomic_write_json, atomic_write_text
+from .experiment import ExperimentError, parse_value, save_png, to_plain
+from .io import atomic_write_json, atomic_write_text
+from .registry import find_experiment
 
 
 def grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -43,7 +44,7 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, raw = spec.partition("=")
         if not sep or not key.strip():
             raise ExperimentError(f"--grid expects KEY=V1,V2,..., got '{spec}'")
-        axes[key.strip()] = [_parse_value(v.strip()) for v in raw.split(",") if v.strip()]
+        axes[key.strip()] = [parse_value(v.strip()) for v in raw.split(",") if v.strip()]
     return axes
 
 
@@ -51,8 +52,6 @@ def run_point(
     name: str, values: Mapping[str, Any], out: str, seed: int, quick: bool = False
 ) -> dict[str, Any]:
     """Run one sweep point (importable, picklable: what a local pool or a Dask worker calls)."""
-    from .cli import find_experiment
-
     experiment = find_experiment(name)
     overrides = [f"{k}={json.dumps(v)}" for k, v in values.items()]
     config = experiment.make_config(None, overrides, quick=quick)
@@ -70,8 +69,6 @@ def run_sweep(
     quick: bool = False,
 ) -> list[dict[str, Any]]:
     """Run ``name`` at every point × seed in ``processes`` parallel processes; write the table and plots."""
-    from .cli import find_experiment
-
     experiment = find_experiment(name)
     for point in points:  # fail before anything runs
         experiment.make_config(None, [f"{k}={json.dumps(v)}" for k, v in point.items()], quick=quick)
@@ -89,7 +86,7 @@ def run_sweep(
                 pool.submit(run_point, name, p, d, s, quick) for (p, s), d in zip(jobs, dirs, strict=True)
             ]
             rows = [f.result() for f in futures]
-    atomic_write_json(out / "sweep.json", _plain({"experiment": name, "rows": rows}))
+    atomic_write_json(out / "sweep.json", to_plain({"experiment": name, "rows": rows}))
     atomic_write_text(out / "sweep.csv", _table_csv(rows))
     _plot(rows, list(points[0]) if points else [], out)
     return rows
@@ -126,12 +123,4 @@ def _plot(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], out: Path) -> 
         ax.set_xlabel(x_key)
         ax.set_ylabel(metric)
         fig.tight_layout()
-        _save_png(fig, out / f"sweep_{metric}.png")
-        plt.close(fig)
-
-
-def _save_png(fig: Any, path: Path) -> None:
-    """Write a figure as PNG atomically, like every result file."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")
+        save_png(fig, out / f"sweep_{metric}.png", dpi=100)

@@ -59,28 +59,18 @@ BACKENDS = ("snn", "lstm")""",
         """## Find or produce results
 
 `tiny_comparison` runs the experiment exactly as `neurosim run compare_lstm --set ...` would (the same
-`Experiment` object, config validation and results directory), with every task at the smallest sizes.""",
+`Experiment` object, config validation and results directory), with every task at the smallest sizes: the
+experiment's own `Config.TINY` preset, which its test runs too.""",
     ),
     (
         "code",
         """from neurosim.cli import find_experiment
 
-TINY = dict(
-    seeds=(0,), coding_level=0.2, workers=2,
-    assoc_patterns=2, assoc_units=10, assoc_train=2, assoc_test=1, load_patterns=(2,),
-    prune_fractions=(0.0, 0.5), prune_test=1,
-    paired_pairs=2, paired_units=10, paired_train=2, paired_test=1,
-    sr_max_delay=1, sr_train=2, sr_test=1, delays=(0, 1), delay_test=1,
-    seq_length=2, seq_units=10, seq_train=1, seq_test=1,
-    cont_patterns=1, cont_units=10, cont_train=1, cont_test=1,
-    lstm_epochs=1,
-)
-
 
 def tiny_comparison() -> Path:
-    \"\"\"Run compare_lstm with the TINY settings into a temporary folder and return that folder.\"\"\"
+    \"\"\"Run compare_lstm with its smallest settings into a temporary folder and return that folder.\"\"\"
     experiment = find_experiment("compare_lstm")
-    settings = dict(TINY)
+    settings = {**experiment.config_type.TINY, "workers": 2}  # the experiment's smallest sizes
     if QUICK:  # the test suite: the tasks behind every curve below, in about half the time
         settings["tasks"] = ("associative_recall", "store_recall", "continual_learning")
     config = experiment.config_type(**settings)
@@ -232,7 +222,7 @@ Log axes, because the two learners differ by orders of magnitude. `parameters`: 
 weights and biases (lstm), matched by construction. `ops`: synaptic events (snn) or multiply-accumulates
 (lstm, forward and backward passes, all epochs). `energy`: ops × a cited energy per operation (Loihi's
 23.6 pJ per synaptic event, Davies et al. 2018; 4.6 pJ per 32-bit MAC, Horowitz 2014), an estimate for
-neuromorphic vs conventional hardware. Wall time is this machine's simulation or training time.""",
+neuromorphic vs conventional hardware. Wall time is the simulation or training time of the run.""",
     ),
     (
         "code",

@@ -11,31 +11,31 @@ continual learning) runs on both backends with identical trials and seeds:
   synapses (:func:`~neurosim.learners.lstm.hidden_size_for_parameters`).
 
 One checkpointed unit of work is one task × seed (both backends); extra units sweep the number of stored
-patterns (load). Writes ``results.json`` (``{"tasks": {TASK: {BACKEND: {...}}}, "config", "seeds"}``:
-means over seeds, with ``*_std`` spreads and the per-seed records), ``results.md`` and the figures
-``accuracy_vs_delay``, ``accuracy_vs_load``, ``accuracy_vs_pruning``, ``accuracy_vs_training`` and
+patterns (load). This script defines the comparison (its config, its tasks and learners) and runs the units;
+:mod:`neurosim.comparison` reports them: ``results.json`` (``{"tasks": {TASK: {BACKEND: {...}}}, "config",
+"seeds"}``: means over seeds, with ``*_std`` spreads and the per-seed records), ``results.md`` and the
+figures ``accuracy_vs_delay``, ``accuracy_vs_load``, ``accuracy_vs_pruning``, ``accuracy_vs_training`` and
 ``retention``.
 
-Targets (issue 4) are checked in ``results.md``: associative recall ≥ 90% with ≥ 10 patterns from 50% cues,
+The targets are checked in ``results.md``: associative recall ≥ 90% with ≥ 10 patterns from 50% cues,
 store-recall ≥ 90% at delays up to 1.2 s (snn) and ≥ 95% (lstm), retention of A better on the snn.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neurosim.comparison import TASKS, write_report  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.learners.base import run_task  # noqa: E402
-from neurosim.metrics import summarize  # noqa: E402
 from neurosim.tasks import (  # noqa: E402
     AssociativeRecall,
     ContinualAssociative,
@@ -46,18 +46,15 @@ from neurosim.tasks import (  # noqa: E402
 )
 from neurosim.validation import check_choice, check_number, fail  # noqa: E402
 
-TASKS = ("associative_recall", "paired_association", "store_recall", "sequence_recall", "continual_learning")
-BACKENDS = ("snn", "lstm")
-#: Numeric record fields averaged over seeds in results.json (each also gets a ``<field>_std``).
-FIELDS = ("accuracy", "train_trials", "train_wall_s", "test_wall_s", "parameters", "ops", "energy_j")
-
 
 @dataclass(frozen=True)
 class Config:
+    """Sizes of every task, the learners' settings and the sweeps; ``QUICK`` and ``TINY`` are presets."""
+
     seeds: tuple[int, ...] = (0, 1, 2)  # task and learner seeds (mean and spread over them)
     coding_level: float = 0.1  # fraction of active units in every pattern task's patterns
     tasks: tuple[str, ...] = TASKS  # which tasks to run
-    # associative recall (issue 4 target: >= 90% with >= 10 patterns from 50% cues)
+    # associative recall (target: >= 90% with >= 10 patterns from 50% cues)
     assoc_patterns: int = 10  # P stored patterns
     assoc_units: int = 100  # N units per pattern (input channels)
     assoc_cue: float = 0.5  # cue fraction c at test
@@ -100,6 +97,74 @@ class Config:
     snn_assembly: int = 20  # neurons per stored item in the spiking memory (SpikingLearner.for_task)
     snn_target: str = "numpy"  # Brian2 target of the spiking learner (numpy: no compile wait; see docs)
     workers: int = 2  # processes running task × seed units in parallel (results identical to workers=1)
+
+    #: ``--quick``: every task on both backends, two seeds, small sizes; a run of minutes, not hours.
+    QUICK: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {
+            "seeds": (0, 1),
+            "assoc_patterns": 5,
+            "assoc_units": 50,
+            "coding_level": 0.2,
+            "assoc_train": 24,
+            "assoc_test": 10,
+            "load_patterns": (3, 5),
+            "prune_fractions": (0.0, 0.9),
+            "prune_test": 4,
+            "paired_pairs": 4,
+            "paired_units": 30,
+            "paired_train": 16,
+            "paired_test": 8,
+            "sr_max_delay": 2,
+            "sr_train": 8,
+            "sr_test": 6,
+            "delays": (0, 2),
+            "delay_test": 3,
+            "seq_length": 3,
+            "seq_units": 30,
+            "seq_train": 6,
+            "seq_test": 4,
+            "cont_patterns": 2,
+            "cont_units": 40,
+            "cont_train": 8,
+            "cont_test": 5,
+            "lstm_epochs": 60,
+            "workers": 2,
+        }
+    )
+    #: The smallest sizes: every task on both backends, a trial or two each; they exercise every code path
+    #: and output file (the test and the notebook's fallback run use them), not the science.
+    TINY: ClassVar[Mapping[str, Any]] = MappingProxyType(
+        {
+            "seeds": (0,),
+            "assoc_patterns": 2,
+            "assoc_units": 10,
+            "coding_level": 0.2,
+            "assoc_train": 2,
+            "assoc_test": 1,
+            "load_patterns": (2,),
+            "prune_fractions": (0.0, 0.5),
+            "prune_test": 1,
+            "paired_pairs": 2,
+            "paired_units": 10,
+            "paired_train": 2,
+            "paired_test": 1,
+            "sr_max_delay": 1,
+            "sr_train": 2,
+            "sr_test": 1,
+            "delays": (0, 1),
+            "delay_test": 1,
+            "seq_length": 2,
+            "seq_units": 10,
+            "seq_train": 1,
+            "seq_test": 1,
+            "cont_patterns": 1,
+            "cont_units": 10,
+            "cont_train": 1,
+            "cont_test": 1,
+            "lstm_epochs": 1,
+            "workers": 1,
+        }
+    )
 
     def __post_init__(self) -> None:
         owner = "compare_lstm"
@@ -241,307 +306,6 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
     return out
 
 
-# ------------------------------------------------------------------------------------------- aggregation
-
-
-def aggregate(results: list[dict[str, Any]], config: Config) -> dict[str, Any]:
-    """results.json: per task and backend, the mean over seeds of every record field, spreads, per seed."""
-    tasks: dict[str, Any] = {}
-    for name in config.tasks:
-        rows = [r for r in results if r["task"] == name]
-        tasks[name] = {}
-        for backend in BACKENDS:
-            records = [r[backend]["record"] for r in rows]
-            entry: dict[str, Any] = {}
-            for field in FIELDS:
-                stats = summarize([rec[field] for rec in records])
-                entry[field] = stats["mean"]
-                entry[f"{field}_std"] = stats["std"]
-            entry["n_seeds"] = len(records)
-            entry["trials_to_criterion"] = [rec["trials_to_criterion"] for rec in records]
-            entry["per_seed"] = {str(r["seed"]): r[backend]["record"] for r in rows}
-            extras = [rec["extra"] for rec in records]
-            for key in ("overlap", "accuracy_a_before", "accuracy_a_after", "accuracy_b", "retention_a"):
-                values = [e[key] for e in extras if e.get(key) is not None]
-                if values:
-                    stats = summarize(values)
-                    entry[key], entry[f"{key}_std"] = stats["mean"], stats["std"]
-            entry["hyperparameters"] = extras[0].get("hyperparameters", {}) if extras else {}
-            for key in ("op_name", "joules_per_op"):
-                entry[key] = extras[0].get(key) if extras else None
-            if name == "store_recall":
-                entry["accuracy_vs_delay"] = _curve(rows, backend, "delays")
-            if name == "associative_recall":
-                entry["accuracy_vs_pruned_fraction"] = _curve(rows, backend, "pruning", "accuracy")
-            tasks[name][backend] = entry
-    return {"tasks": tasks}
-
-
-def _curve(rows: list[dict[str, Any]], backend: str, key: str, field: str | None = None) -> dict[str, Any]:
-    xs = sorted({x for r in rows for x in r[backend].get(key, {})}, key=float)
-    out = {}
-    for x in xs:
-        values = [r[backend][key][x] for r in rows if x in r[backend].get(key, {})]
-        values = [v[field] if field else v for v in values]
-        stats = summarize(values)
-        out[x] = {"mean": stats["mean"], "std": stats["std"], "values": values}
-    return out
-
-
-def load_table(load_results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Accuracy vs number of stored patterns, per backend."""
-    out: dict[str, dict[str, Any]] = {b: {} for b in BACKENDS}
-    for backend in BACKENDS:
-        for p in sorted({r["overrides"]["n_patterns"] for r in load_results}):
-            values = [
-                r[backend]["record"]["accuracy"] for r in load_results if r["overrides"]["n_patterns"] == p
-            ]
-            stats = summarize(values)
-            out[backend][str(p)] = {"mean": stats["mean"], "std": stats["std"], "values": values}
-    return out
-
-
-def targets(summary: dict[str, Any], config: Config) -> list[tuple[str, bool | None, str]]:
-    """The issue's targets: (description, met (None: not run), what was measured)."""
-    t = summary["tasks"]
-    out: list[tuple[str, bool | None, str]] = []
-    if "associative_recall" in t:
-        e = t["associative_recall"]["snn"]
-        acc = e["accuracy"]
-        ok = acc >= 0.9 and config.assoc_patterns >= 10 and config.assoc_cue <= 0.5
-        out.append(
-            (
-                f"snn associative recall >= 90% with >= 10 patterns from 50% cues "
-                f"(run: {config.assoc_patterns} patterns, cue {config.assoc_cue:g})",
-                ok,
-                f"{acc:.3f} ± {e['accuracy_std']:.3f}; overlap of the recalled units "
-                f"{e.get('overlap', float('nan')):.3f}",
-            )
-        )
-    if "store_recall" in t:
-        curve = t["store_recall"]["snn"].get("accuracy_vs_delay", {})
-        worst = min((v["mean"] for v in curve.values()), default=float("nan"))
-        longest = max((int(d) for d in curve), default=0)
-        ok = worst >= 0.9 and longest * 0.2 >= 1.2 - 1e-9
-        per_delay = ", ".join(
-            f"{int(d) * 0.2:.1f} s: {v['mean']:.3f} ± {v['std']:.3f}" for d, v in curve.items()
-        )
-        out.append(
-            (
-                f"snn store-recall >= 90% at every delay up to 1.2 s (run: up to {longest * 0.2:.1f} s)",
-                ok,
-                f"min over delays {worst:.3f}; {per_delay}",
-            )
-        )
-        e = t["store_recall"]["lstm"]
-        out.append(
-            (
-                "lstm store-recall >= 95%",
-                e["accuracy"] >= 0.95,
-                f"{e['accuracy']:.3f} ± {e['accuracy_std']:.3f}",
-            )
-        )
-    if "continual_learning" in t:
-        es, el = t["continual_learning"]["snn"], t["continual_learning"]["lstm"]
-        s, lstm = es.get("retention_a", float("nan")), el.get("retention_a", float("nan"))
-        out.append(
-            (
-                "retention of A: snn better than lstm",
-                bool(s > lstm),
-                f"snn {s:.3f} ± {es.get('retention_a_std', float('nan')):.3f} vs lstm {lstm:.3f} ± "
-                f"{el.get('retention_a_std', float('nan')):.3f}",
-            )
-        )
-    return out
-
-
-def markdown(summary: dict[str, Any], config: Config, wall_s: float) -> str:
-    """results.md: the comparison table, the targets and the hyperparameters."""
-    lines = [
-        "# Spiking network vs LSTM on the recall tasks",
-        "",
-        f"Seeds: {list(config.seeds)}; mean ± standard deviation over seeds. Wall time of the run: "
-        f"{wall_s:.0f} s.",
-        "",
-        "| task | backend | accuracy | train trials | train wall (s) | test wall (s) | parameters | ops | "
-        "energy (J) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, per in summary["tasks"].items():
-        for backend, e in per.items():
-            lines.append(
-                f"| {name} | {backend} | {e['accuracy']:.3f} ± {e['accuracy_std']:.3f} | "
-                f"{e['train_trials']:.0f} | {e['train_wall_s']:.1f} | {e['test_wall_s']:.1f} | "
-                f"{e['parameters']:.0f} | {e['ops']:.3g} | "
-                f"{e['energy_j']:.3g} |"
-            )
-    lines += [
-        "",
-        "ops: synaptic events (snn) or multiply-accumulates (lstm, forward + backward); energy: ops × "
-        "23.6 pJ (+ 120 pJ per plastic update) on Loihi (Davies et al. 2018) vs 4.6 pJ per 32-bit MAC "
-        "(Horowitz 2014). The snn learns in one pass, online; the lstm makes "
-        f"{config.lstm_epochs} passes over the same trials (train trials count presentations).",
-        "",
-    ]
-    if "continual_learning" in summary["tasks"]:
-        lines += [
-            "## Continual learning (A then B)",
-            "",
-            "| backend | A before B | A after B | B | retention of A |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for backend, e in summary["tasks"]["continual_learning"].items():
-            lines.append(
-                f"| {backend} | {e.get('accuracy_a_before', float('nan')):.3f} | "
-                f"{e.get('accuracy_a_after', float('nan')):.3f} | {e.get('accuracy_b', float('nan')):.3f} | "
-                f"{e.get('retention_a', float('nan')):.3f} |"
-            )
-        lines.append("")
-    if "store_recall" in summary["tasks"]:
-        lines += [
-            "## Store-recall accuracy vs delay",
-            "",
-            "| delay (steps × 200 ms) | snn | lstm |",
-            "| --- | --- | --- |",
-        ]
-        sr = summary["tasks"]["store_recall"]
-        for d in sr["snn"].get("accuracy_vs_delay", {}):
-            lines.append(
-                f"| {d} | {sr['snn']['accuracy_vs_delay'][d]['mean']:.3f} | "
-                f"{sr['lstm']['accuracy_vs_delay'][d]['mean']:.3f} |"
-            )
-        lines.append("")
-    if summary.get("load"):
-        lines += ["## Associative recall vs load", "", "| patterns | snn | lstm |", "| --- | --- | --- |"]
-        for p in summary["load"]["snn"]:
-            lines.append(
-                f"| {p} | {summary['load']['snn'][p]['mean']:.3f} | "
-                f"{summary['load']['lstm'][p]['mean']:.3f} |"
-            )
-        lines.append("")
-    lines += ["## Targets (issue 4)", ""]
-    for text, ok, measured in summary["targets"]:
-        mark = "not run" if ok is None else ("met" if ok else "**not met**")
-        lines.append(f"- {text}: {mark} ({measured})")
-    lines += ["", "## Hyperparameters", "", "Spiking learner (per task, `SpikingParams` + sizes):", ""]
-    for name, per in summary["tasks"].items():
-        hp = per["snn"]["hyperparameters"]
-        lines.append(
-            f"- {name}: populations {hp.get('populations')}, plastic synapses "
-            f"{per['snn']['parameters']:.0f}; lstm hidden size "
-            f"{per['lstm']['hyperparameters'].get('hidden_size')}"
-        )
-    lines += [
-        "",
-        "All spiking settings are in results.json (`tasks.*.snn.hyperparameters`); LSTM: Adam, lr "
-        f"{config.lstm_lr:g}, batch {config.lstm_batch}, {config.lstm_epochs} epochs, cross-entropy on "
-        "scored steps, gradient norm clipped at 1.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------------------ figures
-
-
-def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunContext) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colors = {"snn": "C0", "lstm": "C1"}
-    tasks = summary["tasks"]
-
-    def errorplot(ax: Any, curve: dict[str, Any], backend: str, scale: float = 1.0) -> None:
-        xs = [float(x) * scale for x in curve]
-        ax.errorbar(
-            xs,
-            [v["mean"] for v in curve.values()],
-            yerr=[v["std"] for v in curve.values()],
-            marker="o",
-            capsize=3,
-            color=colors[backend],
-            label=backend,
-        )
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    if "store_recall" in tasks:
-        for b in BACKENDS:
-            errorplot(ax, tasks["store_recall"][b].get("accuracy_vs_delay", {}), b, 0.2)
-    ax.axhline(0.9, color="0.7", ls="--", lw=1)
-    ax.set(xlabel="delay (s)", ylabel="accuracy", title="store-recall", ylim=(0, 1.05))
-    ax.legend()
-    ctx.save_figure(fig, "accuracy_vs_delay")
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for b in BACKENDS:
-        errorplot(ax, summary.get("load", {}).get(b, {}), b)
-    ax.axhline(0.9, color="0.7", ls="--", lw=1)
-    ax.set(
-        xlabel="stored patterns",
-        ylabel="accuracy (50% cues)",
-        title="associative recall vs load",
-        ylim=(0, 1.05),
-    )
-    ax.legend()
-    ctx.save_figure(fig, "accuracy_vs_load")
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    if "associative_recall" in tasks:
-        for b in BACKENDS:
-            errorplot(ax, tasks["associative_recall"][b].get("accuracy_vs_pruned_fraction", {}), b)
-    ax.set(
-        xlabel="pruned fraction of trainable synapses / weights",
-        ylabel="accuracy",
-        title="associative recall under pruning",
-        ylim=(0, 1.05),
-    )
-    ax.legend(title="snn: frontal (|w|) · lstm: torch magnitude", fontsize=7, title_fontsize=7)
-    ctx.save_figure(fig, "accuracy_vs_pruning")
-
-    names = [n for n in TASKS if n in tasks]
-    fig, axes = plt.subplots(1, max(1, len(names)), figsize=(3.2 * max(1, len(names)), 3), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=False):
-        for b in BACKENDS:
-            curves = [np.asarray(r[b]["curve"], dtype=float) for r in results if r["task"] == name and b in r]
-            if not curves:
-                continue
-            n = min(len(c) for c in curves)
-            mean = np.nanmean(np.stack([c[:n] for c in curves]), axis=0)
-            window = max(1, n // 10)
-            smooth = np.convolve(np.nan_to_num(mean), np.ones(window) / window, mode="valid")
-            ax.plot(np.arange(window, n + 1), smooth, color=colors[b], label=b)
-        ax.set(title=name.replace("_", " "), xlabel="training presentations", ylim=(0, 1.05))
-    axes[0][0].set_ylabel("prequential accuracy")
-    axes[0][0].legend()
-    fig.tight_layout()
-    ctx.save_figure(fig, "accuracy_vs_training")
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    if "continual_learning" in tasks:
-        keys = ("accuracy_a_before", "accuracy_a_after", "accuracy_b")
-        x = np.arange(len(keys))
-        for k, b in enumerate(BACKENDS):
-            e = tasks["continual_learning"][b]
-            ax.bar(
-                x + 0.38 * (k - 0.5),
-                [e.get(key, np.nan) for key in keys],
-                0.38,
-                yerr=[e.get(f"{key}_std", 0) for key in keys],
-                color=colors[b],
-                label=b,
-                capsize=3,
-            )
-        ax.set_xticks(x, ["A after A", "A after B", "B after B"])
-    ax.set(ylabel="accuracy", title="continual learning: retention of A", ylim=(0, 1.05))
-    ax.legend()
-    ctx.save_figure(fig, "retention")
-
-
-# ---------------------------------------------------------------------------------------------------- run
-
-
 def _run_units(
     ctx: RunContext, key: str, units: list[dict[str, Any]], config: Config
 ) -> list[dict[str, Any]]:
@@ -583,61 +347,15 @@ def run(config: Config, ctx: RunContext) -> dict[str, Any]:
             for r in results
             if r["task"] == "associative_recall" and r["seed"] in config.seeds[: config.load_seeds]
         ]
-    summary = aggregate(results, config)
-    if load_results:
-        summary["load"] = load_table(load_results)
-    summary["targets"] = targets(summary, config)
-    wall = time.perf_counter() - start
-    summary.update({"config": dataclasses.asdict(config), "seeds": list(config.seeds), "wall_s": wall})
-    ctx.write_json("results.json", summary)
-    (ctx.out / "results.md").write_text(markdown(summary, config, wall))
-    figures(summary, results, ctx)
-    metrics: dict[str, Any] = {"wall_s": round(wall, 1)}
-    for name, per in summary["tasks"].items():
-        for backend, e in per.items():
-            metrics[f"{name}.{backend}.accuracy"] = e["accuracy"]
-    for k, (_, ok, _) in enumerate(summary["targets"]):
-        metrics[f"target_{k}_met"] = ok
-    return metrics
+    return write_report(ctx, config, results, load_results, time.perf_counter() - start)
 
-
-QUICK = {
-    "seeds": (0, 1),
-    "assoc_patterns": 5,
-    "assoc_units": 50,
-    "coding_level": 0.2,
-    "assoc_train": 24,
-    "assoc_test": 10,
-    "load_patterns": (3, 5),
-    "prune_fractions": (0.0, 0.9),
-    "prune_test": 4,
-    "paired_pairs": 4,
-    "paired_units": 30,
-    "paired_train": 16,
-    "paired_test": 8,
-    "sr_max_delay": 2,
-    "sr_train": 8,
-    "sr_test": 6,
-    "delays": (0, 2),
-    "delay_test": 3,
-    "seq_length": 3,
-    "seq_units": 30,
-    "seq_train": 6,
-    "seq_test": 4,
-    "cont_patterns": 2,
-    "cont_units": 40,
-    "cont_train": 8,
-    "cont_test": 5,
-    "lstm_epochs": 60,
-    "workers": 2,
-}
 
 EXPERIMENT = Experiment(
     name="compare_lstm",
-    description="Recall tasks on the spiking network and an LSTM, side by side (issue 4)",
+    description="Recall tasks on the spiking network and an LSTM, side by side",
     config_type=Config,
     run=run,
-    quick_overrides=QUICK,
+    quick_overrides=Config.QUICK,
 )
 
 if __name__ == "__main__":

@@ -26,38 +26,6 @@ TASK_NAMES = (
 )
 REQUIRED = ("accuracy", "train_trials", "train_wall_s", "test_wall_s", "parameters", "ops", "energy_j")
 
-#: The smallest sizes: every task, both backends, a trial or two each.
-TINY = {
-    "seeds": (0,),
-    "assoc_patterns": 2,
-    "assoc_units": 10,
-    "coding_level": 0.2,
-    "assoc_train": 2,
-    "assoc_test": 1,
-    "load_patterns": (2,),
-    "prune_fractions": (0.0, 0.5),
-    "prune_test": 1,
-    "paired_pairs": 2,
-    "paired_units": 10,
-    "paired_train": 2,
-    "paired_test": 1,
-    "sr_max_delay": 1,
-    "sr_train": 2,
-    "sr_test": 1,
-    "delays": (0, 1),
-    "delay_test": 1,
-    "seq_length": 2,
-    "seq_units": 10,
-    "seq_train": 1,
-    "seq_test": 1,
-    "cont_patterns": 1,
-    "cont_units": 10,
-    "cont_train": 1,
-    "cont_test": 1,
-    "lstm_epochs": 1,
-    "workers": 1,
-}
-
 
 def _experiment():
     from neurosim import cli
@@ -88,10 +56,11 @@ def _check_outputs(out: Path, seeds: list[int]) -> dict:
 
 
 def test_tiny_comparison_writes_the_required_results(tmp_path):
-    """The experiment's contract (issue 4): results.json {"tasks": {TASK: {"snn"|"lstm": {accuracy, ...}}},
+    """The experiment's contract: results.json {"tasks": {TASK: {"snn"|"lstm": {accuracy, ...}}},
     "config", "seeds"}, a Markdown table and the five figures, for every task on both backends."""
     experiment = _experiment()
-    config = experiment.make_config(None, [f"{k}={_toml(v)}" for k, v in TINY.items()])
+    tiny = experiment.config_type.TINY  # the smallest sizes: every task, both backends, a trial or two each
+    config = experiment.make_config(None, [f"{k}={_toml(v)}" for k, v in tiny.items()])
     experiment.execute(config, tmp_path / "run", seed=0)
     data = _check_outputs(tmp_path / "run", [0])
     # matched sizes: the LSTM's weights ≈ the spiking network's plastic synapses
@@ -116,7 +85,7 @@ def test_bad_config_is_refused_before_running(tmp_path):
 
 @pytest.mark.slow
 def test_quick_run_finishes_in_ten_minutes(tmp_path):
-    """Issue 4: ``--quick`` runs every task on both backends in under 10 minutes on two CPU cores."""
+    """``--quick`` runs every task on both backends in under 10 minutes."""
     experiment = _experiment()
     start = time.perf_counter()
     experiment.execute(experiment.make_config(None, [], quick=True), tmp_path / "quick", seed=0, quick=True)

@@ -8,8 +8,8 @@ ignored), averaged over the scored steps of a batch. Trials of different lengths
 Reproducibility: the weights are initialised under ``torch.manual_seed(seed)`` (in a forked RNG, so the
 caller's torch RNG is untouched) and batches are shuffled by ``np.random.default_rng(seed)``; with a fixed
 number of threads the same seed gives the same result. Torch runs on the CPU with ``threads`` threads
-(1 by default, 2 at most): for networks this small, thread synchronisation costs more than it saves, and on a
-busy 2-core machine two threads ran a batch 20× slower than one.
+(1 by default, 2 at most): for networks this small, thread synchronisation costs more than it saves, most of
+all when other processes share the cores.
 
 Compute: ``ops`` counts multiply-accumulates (:func:`neurosim.metrics.lstm_forward_macs` per real step, ×3
 for training: forward + backward), dense, whether or not weights were pruned. Energy: MACs × 4.6 pJ

@@ -32,7 +32,7 @@ from neurosim import (
     TsodyksMarkram,
     build,
 )
-from neurosim.plasticity.base import RuleError
+from neurosim.plasticity import RuleError
 from neurosim.plasticity.consolidation import strong_tetanus, weak_tetanus
 from neurosim.validation import ParameterError
 

@@ -214,3 +214,52 @@ def test_unknown_custom_type_is_a_parameter_error():
         Rule.from_dict({"type": "tests.test_custom_rule:NoSuchRule", "eta": 0.1})
     with pytest.raises(ParameterError, match=r"unknown key\(s\) \['rate'\]"):
         Rule.from_dict({"type": "tests.test_custom_rule:Hebb", "rate": 0.1})
+
+
+@dataclass(frozen=True)
+class Resting(Rule):
+    """A Hebbian rule with a per-synapse trace and a per-neuron activity trace, both declared as activity that
+    returns to 0 at rest (``RuleCode.rest``)."""
+
+    role = "weight"
+    tau: Quantity = 20 * ms  # trace time constant
+
+    def code(self) -> RuleCode:
+        return RuleCode(
+            equations="dtrace/dt = -trace/tau : 1 (event-driven)",
+            on_pre="trace += 1",
+            on_post="dw = 0.01*trace",
+            post_equations="dactivity/dt = -activity/tau : 1",
+            post_on_spike="activity += 1",
+            rest={"trace": 0.0, "activity": 0.0},
+        )
+
+
+@dataclass(frozen=True)
+class RestsUndeclared(Rule):
+    """Declares a rest value for a variable it does not have."""
+
+    role = "weight"
+
+    def code(self) -> RuleCode:
+        return RuleCode(on_post="dw = 0.01", rest={"ghost": 0.0})
+
+
+def test_custom_rule_declares_its_rest_state():
+    """Extension: a user's rule lists its variables of activity and their rest values like the built-ins do
+    (Tsodyks–Markram: x = 1, u = 0); rest_state namespaces them as the rule's code is namespaced and says
+    where each lives (synapses, or the target population for post_equations). A rest value for a variable the
+    rule does not declare is an error at build time that names the rule and the variable."""
+    from neurosim.plasticity import RestState, rest_state
+
+    rest = rest_state([TsodyksMarkram.facilitating(), Resting()])
+    assert rest == RestState(
+        synapses={"stp_u": 0.0, "stp_x": 1.0, "resting_trace": 0.0},
+        source={},
+        target={"resting_activity": 0.0},
+    )
+    sim = build(_one_synapse([TsodyksMarkram.facilitating(), Resting()]))  # the names exist after build
+    assert set(rest.synapses) <= set(sim.synapses["syn"].variables)
+    assert set(rest.target) <= set(sim.groups["post"].variables)
+    with pytest.raises(RuleError, match=r"'restsundeclared'.*undeclared variables \['ghost'\]"):
+        build(_one_synapse([RestsUndeclared()]))

@@ -3,6 +3,8 @@ the shared result-record schema, pruning, and bad input refused before any simul
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pytest
 from brian2 import metre, ms, mV, second
@@ -20,6 +22,7 @@ from neurosim import (
 from neurosim.learners import ResultRecord, run_task
 from neurosim.learners.spiking import PLASTIC, CoActivityHebb, SpikingLearner, SpikingParams
 from neurosim.metrics import snn_energy_j
+from neurosim.plasticity import Rule, RuleCode
 from neurosim.tasks import AssociativeRecall, StoreRecall
 from neurosim.validation import ParameterError
 
@@ -238,3 +241,50 @@ def test_gated_memory_holds_the_last_stored_bit_through_distractors():
     other = rates[np.arange(len(stored)), 1 - stored]
     assert np.all(held[1:8] > 20) and np.all(held[9:] > 20), rates.round()  # through 6 distractors + RECALL
     assert np.all(other[1:8] < 2) and np.all(other[9:] < 2), rates.round()  # distractors are not written
+
+
+@dataclass(frozen=True)
+class SpikeCounter(Rule):
+    """A user's rule that only counts: spikes arriving at each synapse and spikes of each target neuron.
+    Both counts are activity that every trial starts without (``RuleCode.rest``)."""
+
+    role = "modifier"
+
+    def code(self) -> RuleCode:
+        return RuleCode(
+            equations="arrivals : 1",
+            on_pre="arrivals += 1",
+            post_equations="fired : 1",
+            post_on_spike="fired += 1",
+            rest={"arrivals": 0.0, "fired": 0.0},
+        )
+
+
+class CountingLearner(SpikingLearner):
+    """The spiking learner with the user's SpikeCounter added to its recurrent synapses."""
+
+    def description(self):
+        desc = super().description()
+        projections = tuple(
+            replace(p, rules=(*p.rules, SpikeCounter())) if p.name == "mem_mem" else p
+            for p in desc.projections
+        )
+        return replace(desc, projections=projections)
+
+
+def test_reset_between_trials_restores_what_a_users_rule_declares():
+    """Extension and reset: the learner names no rule variable when it resets between trials; it restores
+    whatever the rules of each projection declare (``RuleCode.rest``). A counting rule defined here is set
+    far from rest before a test trial; after the trial its per-neuron count equals the spikes of that trial
+    exactly (it restarted from 0 at the trial's start), and its per-synapse count is back below the
+    sentinel. The built-in rules of the same synapses are restored too (facilitation u = 0 before the run)."""
+    learner = CountingLearner.for_task(SMALL, seed=2)
+    syn, mem = learner.sim.synapses["mem_mem"], learner.sim.groups["mem"]
+    syn.spikecounter_arrivals = 1000.0
+    mem.spikecounter_fired = 1000.0
+    learner.evaluate(SMALL.trials(1, seed=0))
+    i, _ = learner._new_spikes("mem")
+    assert len(i) > 0, "the memory population fired in the trial"
+    np.testing.assert_array_equal(np.asarray(mem.spikecounter_fired[:]), np.bincount(i, minlength=len(mem)))
+    arrivals = np.asarray(syn.spikecounter_arrivals[:])
+    assert arrivals.max() < 1000 and arrivals.sum() > 0

@@ -1,11 +1,14 @@
-"""Plasticity rules: the rule API (:mod:`.base`) and the built-in rules, which use exactly that API."""
+"""Plasticity rules: the rule API (:mod:`.rule`), the composer that assembles a synapse's rules
+(:mod:`.composer`, with :mod:`.naming`, :mod:`.neuron_code` and :mod:`.deferral`), and the built-in rules,
+which use exactly that API."""
 
-from .base import ROLES, SHARED_SYMBOLS, ComposedSynapse, Rule, RuleCode, RuleError, compose
 from .calcium import GraupnerBrunel, PairingPrediction
+from .composer import ComposedSynapse, RestState, compose, rest_state
 from .consolidation import TaggingCapture, strong_tetanus, tetanus, weak_tetanus
 from .fast_stdp import FastPairSTDP
 from .fast_stp import FastTsodyksMarkram
-from .reward import DopamineSignal, RewardModulated, clear_eligibility, eligibility
+from .reward import RewardModulated
+from .rule import ROLES, SHARED_SYMBOLS, Rule, RuleCode, RuleError
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
 
@@ -18,18 +21,17 @@ __all__ = [
     "GraupnerBrunel",
     "PairSTDP",
     "PairingPrediction",
+    "RestState",
     "Rule",
     "RuleCode",
     "RuleError",
     "TripletSTDP",
     "TsodyksMarkram",
     "compose",
+    "rest_state",
     "TaggingCapture",
     "strong_tetanus",
     "tetanus",
     "weak_tetanus",
-    "DopamineSignal",
     "RewardModulated",
-    "clear_eligibility",
-    "eligibility",
 ]

@@ -52,7 +52,7 @@ from brian2 import Hz, Quantity, ms, second
 from scipy.special import erf
 
 from ..validation import check_number, check_quantity, fail
-from .base import Rule, RuleCode
+from .rule import Rule, RuleCode
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,7 @@ class GraupnerBrunel(Rule):
             pathways={"pre_influx": ("c_last = c + C_pre\nage = 0*second", self.D)},
             weight="w0 + rho*(w1 - w0)",
             initial={"rho": self.rho_init, "c_last": 0.0, "age": 0 * second},
+            rest={"c_last": 0.0},  # no calcium at rest; rho is the synapse's learned state
         )
 
     # -- reading out a protocol ------------------------------------------------------------------------

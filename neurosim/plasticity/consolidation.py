@@ -48,7 +48,7 @@ import numpy as np
 from brian2 import Hz, Quantity, ms, mV, second
 
 from ..validation import check_number, check_quantity, fail
-from .base import Rule, RuleCode
+from .rule import Rule, RuleCode
 
 _COMMIT = "h = h_now\nc = c*exp(-(t - tl)/tau_c)\ntl = t"  # bring h and c up to time t
 
@@ -160,6 +160,8 @@ class TaggingCapture(Rule):
                 "drive_post += abs(h - h0)"
             ),
             regularly_dt=step,
+            # no rest values: calcium is settled lazily together with h (_COMMIT), so zeroing it alone would
+            # drop induction not yet settled; it decays by itself
         )
 
 

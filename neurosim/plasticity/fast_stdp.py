@@ -5,9 +5,9 @@ Gerstner 2008) the presynaptic trace ``apre`` is the same for every synapse leav
 postsynaptic trace ``apost`` the same for every synapse onto one neuron: the traces belong to the neurons.
 :class:`~neurosim.plasticity.stdp.PairSTDP` keeps them per synapse (two traces and a timestamp per synapse,
 all touched at every spike); :class:`FastPairSTDP` keeps them on the neurons, so a spike touches only the
-weight of each of its synapses. On a 2-core machine per-synapse traces cap STDP near 1.3e7 synaptic
-events/s (a postsynaptic spike visits its incoming synapses in random memory order; see
-``shared/performance.md``); with neuron traces that pass reads one per-synapse value.
+weight of each of its synapses. With per-synapse traces, memory traffic bounds the rate of synaptic events
+(a postsynaptic spike visits its incoming synapses in random memory order, updating traces and a timestamp
+at each); with neuron traces that pass reads one per-synapse value.
 
 Equations (``w`` bounded to ``[w_min, w_max]``; with ``bounds="soft"`` the increments are multiplied by
 ``w_max - w`` and ``w - w_min``)::
@@ -25,7 +25,7 @@ potentiate, as in ``PairSTDP`` where the presynaptic pathway runs first. ``PairS
 presynaptic spike at its arrival instead, so the two rules see pairing lags that differ by the delay.
 
 With :class:`~neurosim.plasticity.reward.RewardModulated` on the same projection the weight changes only at
-the modifier's ticks, so potentiation is *deferred* (:class:`~neurosim.plasticity.base.DeferredPost`): no
+the modifier's ticks, so potentiation is *deferred* (:mod:`~neurosim.plasticity.deferral`): no
 code runs per synapse at a postsynaptic spike; the postsynaptic neuron sums its spikes, and each synapse
 collects its share, exactly, at the next presynaptic spike or tick.
 
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import DeferredPost, RuleCode
+from .rule import DeferredPost, RuleCode
 from .stdp import PairWindow
 
 
@@ -70,4 +70,5 @@ class FastPairSTDP(PairWindow):
             pre_timing="emission",
             # With RewardModulated (w then changes only at its ticks) potentiation can be settled lazily.
             deferred_post=DeferredPost(trace="apre", tau="tau_plus", amplitude=f"A_plus*{up}1"),
+            rest={"apre": 0.0, "apost": 0.0},
         )

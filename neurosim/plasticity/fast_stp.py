@@ -8,8 +8,8 @@ efficacy ``u⁺x⁻``: the one :class:`~neurosim.plasticity.stp.TsodyksMarkram` 
 rule computes it once, on the neuron, when the spike is emitted, and keeps the efficacies of the neuron's last
 ``ring`` spikes with their emission times; a synapse looks up the spike it is receiving (emitted one delay
 ago) when it arrives. The result equals ``TsodyksMarkram``'s for every delay (tested), with no per-synapse
-state and no exponential per synaptic event: the recovery is computed per spike, not per spike and synapse.
-On the benchmark network (10,000 × 1,000) the exponential per event was about a tenth of the run.
+state and no exponential per synaptic event: the recovery is computed per spike, not per spike and synapse,
+which matters when synapses outnumber neurons a thousandfold.
 
 The ring must hold every spike still travelling on the slowest synapse plus the last one it received:
 ``ring ≥ 1 + ceil(D / m)`` with ``D`` the longest delay and ``m`` the shortest interval between two spikes
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from brian2 import second
 
 from ..validation import check_number
-from .base import RuleCode
+from .rule import RuleCode
 from .stp import TsodyksMarkram
 
 _NEVER = -1e9 * second  # emission time of an empty ring slot: matches no arriving spike
@@ -92,4 +92,6 @@ class FastTsodyksMarkram(TsodyksMarkram):
             efficacy="r",
             initial=initial,
             pre_history=self.ring,
+            # at rest the neuron's resources are full; spikes already travelling keep their efficacy
+            rest={"x": 1.0, "u": 0.0} if facilitation else {"x": 1.0},
         )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from brian2 import Quantity, ms
 
 from ..validation import check_choice, check_number
-from .base import Rule, RuleCode
+from .rule import Rule, RuleCode
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class PairSTDP(PairWindow):
             ),
             on_pre=f"apre {bump}\ndw = -A_minus*{down}apost",
             on_post=f"apost {bump}\ndw = A_plus*{up}apre",
+            rest={"apre": 0.0, "apost": 0.0},
         )
 
 
@@ -117,4 +118,5 @@ class TripletSTDP(Rule):
             ),
             on_pre=f"dw = -o1*(A2_minus + A3_minus*r2)\nr1 {bump}\nr2 {bump}",
             on_post=f"dw = r1*(A2_plus + A3_plus*o2)\no1 {bump}\no2 {bump}",
+            rest={"r1": 0.0, "r2": 0.0, "o1": 0.0, "o2": 0.0},
         )

@@ -23,7 +23,7 @@ import numpy as np
 from brian2 import Quantity, ms, second
 
 from ..validation import check_number, check_quantity, fail
-from .base import Rule, RuleCode
+from .rule import Rule, RuleCode
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,14 @@ class TsodyksMarkram(Rule):
                 on_pre=f"{recover}t_last = t\nr = U*x\nx -= r",
                 efficacy="r",
                 initial={"x": 1.0},
+                rest={"x": 1.0},
             )
         return RuleCode(
             equations="u : 1\nx : 1\nt_last : second",
             on_pre=f"u = u*exp(-(t - t_last)/tau_f)\n{recover}t_last = t\nu += U*(1 - u)\nr = u*x\nx -= r",
             efficacy="r",
             initial={"u": 0.0, "x": 1.0},
+            rest={"u": 0.0, "x": 1.0},
         )
 
 

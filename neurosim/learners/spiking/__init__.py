@@ -1,0 +1,17 @@
+"""The spiking learner: a 3D E/I network that learns memory tasks through plasticity and reward only.
+
+:mod:`.network` describes the network (parameters, its co-activity rule, the description built from a
+task's sizes); :mod:`.learner` runs trials on it (:class:`SpikingLearner`: fit, predict, reset, reward).
+"""
+
+from .learner import SpikingLearner
+from .network import PLASTIC, CoActivityHebb, SpikingParams, network_description, params_for_task
+
+__all__ = [
+    "PLASTIC",
+    "CoActivityHebb",
+    "SpikingLearner",
+    "SpikingParams",
+    "network_description",
+    "params_for_task",
+]

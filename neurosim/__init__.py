@@ -5,9 +5,24 @@ plasticity rules (:mod:`neurosim.plasticity`), and record, plot and save it.
 """
 
 from . import controller, plasticity, plots, pruning, state
-from .build import Simulation, build, default_target
+from .backend import DopamineSignal, Simulation, build, default_target
 from .connectivity import ConductionDelay, ExponentialKernel, GaussianKernel, UniformKernel
-from .controller import AssemblyBandit, FrontalController, NeuronSelection, RunningBaseline, SpikeCountReadout
+from .frontal import (
+    AssemblyBandit,
+    ConstantRate,
+    DecreasingRate,
+    FrontalController,
+    LowActivity,
+    NeuronSelection,
+    PenaltyCount,
+    Pruner,
+    RandomDeletion,
+    Regrowth,
+    RunningBaseline,
+    SpikeCountReadout,
+    TargetSparsity,
+    WeightMagnitude,
+)
 from .network import (
     AllToAll,
     ExplicitConnections,
@@ -22,18 +37,7 @@ from .network import (
 )
 from .neurons import LIF, AdaptiveLIF, AdEx, Izhikevich, PoissonSource, SpikeSource
 from .plasticity import GraupnerBrunel, PairSTDP, Rule, RuleCode, TaggingCapture, TripletSTDP, TsodyksMarkram
-from .plasticity.reward import DopamineSignal, RewardModulated
-from .pruning import (
-    ConstantRate,
-    DecreasingRate,
-    LowActivity,
-    PenaltyCount,
-    Pruner,
-    RandomDeletion,
-    Regrowth,
-    TargetSparsity,
-    WeightMagnitude,
-)
+from .plasticity.reward import RewardModulated
 from .space import Explicit, Grid, LayeredColumn, Sphere, UniformBox
 from .validation import ParameterError
 

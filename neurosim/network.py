@@ -21,7 +21,7 @@ from brian2 import Quantity, ms, second, um
 
 from .connectivity import ConductionDelay, GaussianKernel
 from .neurons import NeuronModel
-from .plasticity.base import Rule
+from .plasticity.rule import Rule
 from .serialization import Describable
 from .space import UniformBox
 from .validation import (

@@ -17,15 +17,14 @@ from brian2 import Hz, ms, mV
 from scipy import stats
 
 from neurosim import LIF, NetworkDescription, PoissonBackground, Population, SpikeRecording, build
-from neurosim.background import (
+from neurosim.backend.background import background_operation, set_seed
+from neurosim.backend.poisson_stream import (
     SEED_VARIABLE,
-    background_operation,
     binomial_cdf_table,
     counts,
     integer_limits,
     lowbias32,
     random_bits,
-    set_seed,
     step_keys,
     stream_key,
 )

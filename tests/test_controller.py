@@ -16,17 +16,22 @@ from neurosim import (
     SpikeRecording,
     build,
 )
-from neurosim.build import Simulation
-from neurosim.controller import (
+from neurosim.backend import DopamineSignal, Simulation, eligibility
+from neurosim.frontal import (
     AssemblyBandit,
+    ConstantRate,
     CorrectWrong,
     FrontalController,
     NeuronSelection,
+    PenaltyCount,
+    Pruner,
+    Regrowth,
     RunningBaseline,
     SpikeCountReadout,
+    WeightMagnitude,
+    save_with_controller,
 )
-from neurosim.plasticity.reward import DopamineSignal, RewardModulated, eligibility
-from neurosim.pruning import ConstantRate, PenaltyCount, Pruner, Regrowth, WeightMagnitude
+from neurosim.plasticity.reward import RewardModulated
 from neurosim.validation import ParameterError
 
 NEURON = LIF(synapse="delta", refractory=2 * ms)
@@ -298,7 +303,7 @@ def test_save_load_continue_equals_uninterrupted_controller(tmp_path):
     ctrl = _controller(build(network()))
     _trials(ctrl, 3, 0)
     assert ctrl.trials[-1].delivered_at > ctrl.trials[-1].stop  # a reward is still on its way
-    path = ctrl.sim.save(tmp_path / "run.npz", controller=ctrl)
+    path = ctrl.sim.save(tmp_path / "run.npz", extras={"controller": ctrl.state()})
     loaded = _controller(Simulation.load(path))
     loaded.restore(path)
     _trials(loaded, 3, 3)
@@ -328,7 +333,7 @@ def test_restore_refuses_a_different_controller_or_a_file_without_one(tmp_path):
     ctrl.deliver(-1.0)
     assert ctrl.penalties("ff").sum() > penalties.sum()
     np.testing.assert_array_equal(snapshot["projections"]["ff"]["penalties"], penalties)
-    path = sim.save(tmp_path / "run.npz", controller=ctrl)
+    path = sim.save(tmp_path / "run.npz", extras={"controller": ctrl.state()})
     plain = FrontalController(sim)
     with pytest.raises(ParameterError, match="bandit"):
         plain.restore(path)
@@ -337,4 +342,4 @@ def test_restore_refuses_a_different_controller_or_a_file_without_one(tmp_path):
         ctrl.restore(bare)
     other = FrontalController(build(network()))
     with pytest.raises(ParameterError, match="'controller'"):
-        sim.save(tmp_path / "x.npz", controller=other)
+        save_with_controller(sim, tmp_path / "x.npz", other)

@@ -1,4 +1,4 @@
-"""A user's own plasticity rule, written in this file with the public rule API (neurosim.plasticity.base).
+"""A user's own plasticity rule, written in this file with the public rule API (neurosim.plasticity.rule).
 
 Extension test in the manner of Nengo's learning-rule tests: a rule the library has never seen builds,
 composes with the built-in Tsodyks–Markram rule on one synapse, learns by the amount its equations
@@ -135,7 +135,7 @@ def test_custom_rule_composes_with_tsodyks_markram():
 
 
 def test_custom_rule_variables_are_namespaced():
-    # base.py: every name a rule declares is prefixed with its namespace (class name in lower case here).
+    # naming: every name a rule declares is prefixed with its namespace (class name in lower case here).
     sim = build(_one_synapse([TsodyksMarkram.facilitating(), Hebb(), PairSTDP()]))
     variables = set(sim.synapses["syn"].variables)
     assert {"hebb_trace", "stp_u", "stp_x", "stdp_apre", "stdp_apost", "w"} <= variables
@@ -155,7 +155,7 @@ def _one_synapse(rules):
 
 
 def test_namespace_clash_names_both_rules():
-    # base.compose: two rules with one prefix on a synapse are an error naming both and the namespace.
+    # compose: two rules with one prefix on a synapse are an error naming both and the namespace.
     with pytest.raises(RuleError) as err:
         build(_one_synapse([Hebb(), AntiHebb()]))
     message = str(err.value)
@@ -174,7 +174,7 @@ def test_undefined_symbol_names_rule_and_symbol():
 
 
 def test_incompatible_rules_raise():
-    # base.compose: a rule that defines w itself excludes every rule that changes w.
+    # compose: a rule that defines w itself excludes every rule that changes w.
     with pytest.raises(RuleError) as err:
         build(_one_synapse([FixedLevel(), Hebb()]))
     assert "incompatible" in str(err.value) and "FixedLevel" in str(err.value) and "Hebb" in str(err.value)

@@ -28,8 +28,9 @@ from neurosim import (
     TsodyksMarkram,
     build,
 )
+from neurosim.backend import DopamineSignal, clear_eligibility, eligibility
 from neurosim.plasticity import FastPairSTDP, compose
-from neurosim.plasticity.reward import DopamineSignal, RewardModulated, clear_eligibility, eligibility
+from neurosim.plasticity.reward import RewardModulated
 from neurosim.validation import ParameterError
 
 N_PRE, N_POST, T_MS, RATE_HZ = 6, 6, 150.0, 60.0
@@ -190,7 +191,7 @@ def test_fast_feeds_the_same_dw_into_an_eligibility_trace(outcome, tag):
     # Three-factor rule (Izhikevich 2007): with STP and RewardModulated on the same synapse, the eligibility
     # trace c collects exactly PairSTDP's (zero delay) dw, and dopamine turns it into the same weight change.
     # With 10 ms ticks FastPairSTDP's potentiation is deferred (settled at presynaptic spikes and ticks, see
-    # plasticity.base.DeferredPost); with 200 ms ticks it runs at every postsynaptic spike. Both must match
+    # plasticity.rule.DeferredPost); with 200 ms ticks it runs at every postsynaptic spike. Both must match
     # PairSTDP, whose per-synapse traces are the independent reference.
     assert outcome["deferred"][f"fast_reward_{tag}"] == ("fr_rm_fast_deferred" if tag == "deferred" else "")
     assert outcome["deferred"][f"pair_reward_{tag}"] == ""

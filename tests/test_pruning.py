@@ -19,8 +19,8 @@ from neurosim import (
     UniformBox,
     build,
 )
-from neurosim.plasticity.reward import DopamineSignal, RewardModulated
-from neurosim.pruning import (
+from neurosim.backend import DopamineSignal, compact, resize_projection
+from neurosim.frontal import (
     ConstantRate,
     DecreasingRate,
     LowActivity,
@@ -31,12 +31,11 @@ from neurosim.pruning import (
     SynapseStats,
     TargetSparsity,
     WeightMagnitude,
-    compact,
     prune_array,
     regrow,
-    resize_projection,
     select,
 )
+from neurosim.plasticity.reward import RewardModulated
 from neurosim.validation import ParameterError
 
 NEURON = LIF(synapse="delta", refractory=2 * ms)  # delta synapses: no slow symbolic integration at build

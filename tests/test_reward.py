@@ -23,8 +23,9 @@ from neurosim import (
     TripletSTDP,
     build,
 )
+from neurosim.backend import DopamineSignal, eligibility
 from neurosim.plasticity import Rule, RuleCode
-from neurosim.plasticity.reward import DopamineSignal, RewardModulated, eligibility
+from neurosim.plasticity.reward import RewardModulated
 from neurosim.validation import ParameterError
 
 DELAY = ConductionDelay(base=1 * ms, velocity=1e6 * metre / second)  # 1 ms, whatever the distance
@@ -276,7 +277,7 @@ def test_distal_reward_full_network():
     # at 1 Hz, the paper's rule parameters; the pairing 0 -> 1 is evoked every ~2 s (the paper waits for it to
     # happen spontaneously, about once a minute, and needs an hour) and rewarded 1-3 s later. Within a
     # simulated minute the rewarded synapse is at its maximum 4, while the mean E weight does not grow.
-    from neurosim.build import _compiler_works
+    from neurosim.backend.device import _compiler_works
 
     mod = _load_experiment("distal_reward")
     target = "cython" if _compiler_works() else "numpy"

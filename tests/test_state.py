@@ -36,11 +36,10 @@ from neurosim import (
     TsodyksMarkram,
     build,
 )
-from neurosim.build import Simulation
-from neurosim.state import load, read_description, save
+from neurosim.backend import Simulation, load, read_description, save
 
 REPO = Path(__file__).resolve().parents[1]
-build_module = importlib.import_module("neurosim.build")  # the module (neurosim.build is also the function)
+build_module = importlib.import_module("neurosim.backend.construct")  # the module that samples connections
 
 
 def recurrent(seed=7, dt=0.5 * ms):
@@ -243,7 +242,7 @@ _CHILD = """
 import sys
 sys.path.insert(0, {repo!r})
 from brian2 import ms
-from neurosim.build import Simulation
+from neurosim.backend import Simulation
 sim = Simulation.load({path!r})
 sim.run(100 * ms, progress=False)
 import numpy as np

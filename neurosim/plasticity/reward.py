@@ -20,10 +20,12 @@ How it runs (no Python per time step, no per-synapse work per time step):
   ``dw·e^{−(t_{k+1}−t)/τ_c}`` (a factor shared by every synapse in that step) and the periodic update moves
   the reference on (``ĉ ← ĉ·e^{−P/τ_c}``). No ``lastupdate`` and no exponential per synapse and spike: an
   ``(event-driven)`` trace would be brought up to date in every pathway of the synapse, so every
-  postsynaptic spike paid for it at each incoming synapse. :func:`eligibility` gives ``c`` at ``sim.t``.
+  postsynaptic spike paid for it at each incoming synapse. :func:`~neurosim.backend.dopamine.eligibility`
+  gives ``c`` at ``sim.t``.
 * The weight is updated every ``period`` (Izhikevich's scheme, 10 ms) by generated code, with the *exact*
   integral over the next period: ``Δw = η·c(t_k)·∫_{t_k}^{t_k+P} (tonic + da(s))·e^{−(s−t_k)/τ_c} ds``.
-  The dopamine part of that integral does not depend on the synapse; :class:`DopamineSignal` computes it in
+  The dopamine part of that integral does not depend on the synapse; the simulation's
+  :class:`~neurosim.backend.dopamine.DopamineSignal` computes it in
   closed form for every period of a window (``horizon``) whenever a reward is scheduled and stores it in a
   table (a Brian2 ``TimedArray``, updated in place, so compiled code is reused). So a reward may be scheduled
   at any time, seconds ahead (delayed reward), and arrives exactly then; between spikes the result is exact
@@ -48,8 +50,8 @@ from typing import Any
 import numpy as np
 from brian2 import Hz, Quantity, TimedArray, ms, second
 
-from ..validation import ParameterError, check_number, check_quantity, fail
-from .base import Rule, RuleCode, Ticks
+from ..validation import check_number, check_quantity, fail
+from .rule import Rule, RuleCode, Ticks
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class RewardModulated(Rule):
         tau_c = float(self.tau_c / second)
         table = TimedArray(np.zeros(self.rows) * second, dt=self.period, name=f"{self.prefix}_dopamine_table")
         params: dict[str, Any] = {
-            "D": table,  # ∫ da(s)·e^{-(s - t_k)/τ_c} ds over each period, written by DopamineSignal
+            "D": table,  # ∫ da(s)·e^{-(s - t_k)/τ_c} ds over each period, written by the DopamineSignal
             "t0": 0 * second,  # time of the table's first row
             "tonic_int": self.tonic * tau_c * (-math.expm1(-P / tau_c)) * second,
         }
@@ -161,149 +163,4 @@ class RewardModulated(Rule):
         return da
 
 
-def _reward_rules(sim: Any) -> dict[str, RewardModulated]:
-    """Projection name → its RewardModulated rule, for every reward-modulated projection of ``sim``."""
-    out = {}
-    for proj in sim.description.projections:
-        for rule in proj.rules:
-            if isinstance(rule, RewardModulated):
-                out[proj.name] = rule
-    return out
-
-
-def eligibility(sim: Any, projection: str) -> np.ndarray:
-    """Current eligibility ``c`` of every synapse of a reward-modulated projection (decayed to ``sim.t``)."""
-    rules = _reward_rules(sim)
-    if projection not in rules:
-        fail("eligibility", "projection", projection, f"reward-modulated projections: {sorted(rules)}")
-    rule = rules[projection]
-    syn = sim.synapses[projection]
-    c = np.asarray(getattr(syn, f"{rule.prefix}_c")[:])
-    deferred = sim.composed[projection].deferred
-    if deferred:  # potentiation not yet settled (plasticity.base.DeferredPost), relative to the same tick
-        c = c + np.asarray(getattr(syn, f"{deferred}_due")[:])
-    # stored relative to the next update tick after the last step run (sim.t - dt)
-    P, dt, t = (float(q / second) for q in (rule.period, sim.description.dt, sim.t))
-    next_tick = P * (math.floor((t - dt + 0.5 * dt) / P) + 1)
-    return c * np.exp((next_tick - t) / float(rule.tau_c / second))
-
-
-def clear_eligibility(sim: Any, projection: str) -> None:
-    """Set the eligibility of every synapse of a reward-modulated projection to zero (e.g. between trials).
-
-    Use this rather than assigning ``<prefix>_c = 0``: with deferred potentiation
-    (:class:`~neurosim.plasticity.base.DeferredPost`) part of the eligibility is not yet in ``c`` but owed by
-    the postsynaptic spikes since each synapse's last settlement; clearing also forgives that part."""
-    rules = _reward_rules(sim)
-    if projection not in rules:
-        fail("clear_eligibility", "projection", projection, f"reward-modulated projections: {sorted(rules)}")
-    syn = sim.synapses[projection]
-    setattr(syn, f"{rules[projection].prefix}_c", 0.0)
-    deferred = sim.composed[projection].deferred
-    if deferred:  # settle to "nothing owed": the snapshot takes the current value of the neuron's sum
-        period = f"{rules[projection].prefix}_period"
-        k = f"floor((t - 0.5*dt)/{period})"
-        setattr(syn, f"{deferred}_snap", f"{deferred}_H_post*int({deferred}_period_post == {k})")
-
-
-class DopamineSignal:
-    """Scheduled dopamine for the reward-modulated projections of one simulation.
-
-    :meth:`deliver` adds a reward (``amount`` > 0) or punishment (< 0) at a time ≥ now, for example 1–3 s
-    after the activity it rewards; the effect on the weights is computed by generated code during later runs.
-    Get the simulation's signal with :meth:`of` (one per simulation, shared by every caller).
-    """
-
-    def __init__(self, sim: Any) -> None:
-        self.sim = sim
-        self.rules = _reward_rules(sim)
-        self.events: dict[str, list[tuple[float, float]]] = {name: [] for name in self.rules}
-
-    @staticmethod
-    def existing(sim: Any) -> DopamineSignal | None:
-        """The simulation's dopamine signal if one was created (rewards scheduled), else None."""
-        return sim.__dict__.get("_dopamine_signal")
-
-    @classmethod
-    def of(cls, sim: Any) -> DopamineSignal:
-        """The simulation's dopamine signal (created on first use)."""
-        signal = cls.existing(sim)
-        if signal is None:
-            signal = cls(sim)
-            sim.__dict__["_dopamine_signal"] = signal
-        return signal
-
-    def deliver(
-        self, amount: float, at: Quantity | None = None, projections: Iterable[str] | None = None
-    ) -> None:
-        """Add ``amount`` of dopamine at time ``at`` (default: now) to ``projections`` (default: all)."""
-        owner = "DopamineSignal.deliver"
-        if not self.rules:
-            raise ParameterError(f"{owner}: the simulation has no projection with a RewardModulated rule")
-        check_number(owner, "amount", amount)
-        now = float(self.sim.t / second)
-        t_r = now if at is None else float(check_quantity(owner, "at", at, second) / second)
-        if t_r < now - 1e-12:
-            fail(owner, "at", at, f"must not lie in the past (now is {now:.6g} s)")
-        names = list(self.rules) if projections is None else list(projections)
-        for name in names:
-            if name not in self.rules:
-                fail(owner, "projections", name, f"reward-modulated projections: {sorted(self.rules)}")
-            rule = self.rules[name]
-            P = float(rule.period / second)
-            last = math.floor(now / P + 1e-9) * P + (rule.rows - 1) * P
-            if t_r >= last:
-                fail(
-                    owner,
-                    "at",
-                    at,
-                    f"lies beyond the dopamine table of '{name}' (ends at {last:.6g} s); "
-                    "raise RewardModulated(horizon=...)",
-                )
-            self.events[name].append((t_r, float(amount)))
-        self.refresh(names)
-
-    def refresh(self, projections: Iterable[str] | None = None) -> None:
-        """Rewrite the dopamine tables from now on (called by :meth:`deliver`)."""
-        now = float(self.sim.t / second)
-        for name in self.rules if projections is None else projections:
-            rule = self.rules[name]
-            P, tau_da = float(rule.period / second), float(rule.tau_da / second)
-            t0 = math.floor(now / P + 1e-9) * P
-            self.events[name] = [(t, a) for t, a in self.events[name] if t > t0 - 40 * tau_da]
-            namespace = self.sim.synapses[name].namespace
-            table = namespace[f"{rule.prefix}_D"]
-            table.values[:] = rule.table(t0, self.events[name])
-            namespace[f"{rule.prefix}_t0"] = t0 * second
-
-    def dopamine(self, projection: str, times: Any) -> np.ndarray:
-        """da(t) of ``projection`` at ``times`` (s) from the rewards scheduled so far."""
-        return self.rules[projection].dopamine(times, self.events[projection])
-
-    def state(self) -> dict[str, Any]:
-        """The scheduled rewards and the dopamine tables as the generated code reads them now (saved with
-        the network by :func:`neurosim.state.save`: a reward scheduled before a save arrives after a load)."""
-        out = {}
-        for name, rule in self.rules.items():
-            namespace = self.sim.synapses[name].namespace
-            out[name] = {
-                "events": [tuple(e) for e in self.events[name]],
-                "table": np.array(namespace[f"{rule.prefix}_D"].values, dtype=float),
-                "t0": float(namespace[f"{rule.prefix}_t0"] / second),
-            }
-        return out
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Put back what :meth:`state` returned (same projections), tables and all, bit for bit."""
-        if set(state) != set(self.rules):
-            fail(
-                "DopamineSignal.restore",
-                "state",
-                sorted(state),
-                f"the reward-modulated projections of this network: {sorted(self.rules)}",
-            )
-        for name, rule in self.rules.items():
-            namespace = self.sim.synapses[name].namespace
-            self.events[name] = [(float(t), float(a)) for t, a in state[name]["events"]]
-            namespace[f"{rule.prefix}_D"].values[:] = state[name]["table"]
-            namespace[f"{rule.prefix}_t0"] = state[name]["t0"] * second
+__all__ = ["RewardModulated"]

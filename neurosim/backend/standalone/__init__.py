@@ -8,7 +8,7 @@
 
 Everything else (code generation, the other templates, building, running, reading results) is Brian2's
 ``CPPStandaloneDevice``. The module variables select the replacements (None: Brian2's own; the tests compare
-the two). The device is used by :func:`neurosim.build.build` for ``target="cpp_standalone"``; a plain Brian2
+the two). The device is used by :func:`neurosim.backend.build` for ``target="cpp_standalone"``; a plain Brian2
 script keeps Brian2's device.
 """
 
@@ -28,14 +28,14 @@ HERE = Path(__file__).parent
 SPIKE_QUEUE: Path | None = HERE / "spikequeue.h"
 
 #: Folder of templates that replace Brian2's of the same name (package data, read through the package
-#: ``neurosim.standalone``; the value is a switch: None uses Brian2's templates only).
+#: ``neurosim.backend.standalone``; the value is a switch: None uses Brian2's templates only).
 TEMPLATES: Path | None = HERE / "templates"
 
 
 class NeurosimCodeObject(CPPStandaloneCodeObject):
     """Brian2's cpp_standalone code object, with neurosim's templates looked up before Brian2's."""
 
-    templater = CPPStandaloneCodeObject.templater.derive("neurosim.standalone")
+    templater = CPPStandaloneCodeObject.templater.derive("neurosim.backend.standalone")
 
 
 class NeurosimStandaloneDevice(CPPStandaloneDevice):

@@ -1,0 +1,68 @@
+"""The frontal controller and its parts: reward functions, assemblies, pruning policy, the controller.
+
+Everything here decides on numpy arrays and speaks to the network only through
+:class:`~neurosim.backend.Simulation` and the backend's functions. Modules: :mod:`.rewards` (reward
+policies and baselines), :mod:`.assemblies` (readout, neuron selection, bandit), :mod:`.criteria` and
+:mod:`.schedules` (which synapses are pruned, how many per step), :mod:`.pruning` (pruner, regrowth, history),
+:mod:`.config` (the controller's validated configuration) and :mod:`.controller` (:class:`FrontalController`).
+"""
+
+from .assemblies import AssemblyBandit, NeuronSelection, SpikeCountReadout
+from .config import ControllerConfig
+from .controller import FrontalController, TrialResult, save_with_controller
+from .criteria import (
+    LowActivity,
+    PenaltyCount,
+    PruningCriterion,
+    RandomDeletion,
+    SynapseStats,
+    WeightMagnitude,
+    prune_array,
+    select,
+)
+from .pruning import (
+    Pruner,
+    PruningEvent,
+    PruningHistory,
+    Regrowth,
+    SynapseLedger,
+    draw_regrowth,
+    firing_rates,
+    regrow,
+    synapse_stats,
+)
+from .rewards import CorrectWrong, RunningBaseline
+from .schedules import ConstantRate, DecreasingRate, PruningSchedule, TargetSparsity
+
+__all__ = [
+    "AssemblyBandit",
+    "ConstantRate",
+    "ControllerConfig",
+    "CorrectWrong",
+    "DecreasingRate",
+    "FrontalController",
+    "LowActivity",
+    "NeuronSelection",
+    "PenaltyCount",
+    "Pruner",
+    "PruningCriterion",
+    "PruningEvent",
+    "PruningHistory",
+    "PruningSchedule",
+    "RandomDeletion",
+    "Regrowth",
+    "RunningBaseline",
+    "SpikeCountReadout",
+    "SynapseLedger",
+    "SynapseStats",
+    "TargetSparsity",
+    "TrialResult",
+    "WeightMagnitude",
+    "draw_regrowth",
+    "firing_rates",
+    "prune_array",
+    "regrow",
+    "save_with_controller",
+    "select",
+    "synapse_stats",
+]

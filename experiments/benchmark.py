@@ -1,11 +1,13 @@
 """Performance benchmark: neurosim against NEST and a hand-written Brian2 script on one reference network.
 
-Issue 6. The network, the engines and the figures are described in :mod:`neurosim.benchmark`: N LIF neurons
-(80 % E / 20 % I) in a 1 mm cube with Gaussian distance-dependent connectivity (mean in-degree K), delays
-0.5 ms + d/(0.5 m/s), Poisson background for ≈7 Hz asynchronous irregular firing, and E→E synapses with (a) no
-plasticity, (b) pair STDP, (c) TM STP + pair STDP + eligibility trace. Every engine / size / case runs in its
-own process (clean peak memory; a crash loses one row) and the results are checkpointed, so ``--resume``
-continues an interrupted benchmark.
+How fast, and in how much memory, does neurosim simulate a plastic spiking network in 3D space, beside a
+general-purpose simulator (NEST) and the Brian2 script a user would write by hand? The network, the engines
+and the figures are described in :mod:`neurosim_benchmark`: N LIF neurons (80 % E / 20 % I) in a 1 mm cube
+with Gaussian distance-dependent connectivity (mean in-degree K), delays 0.5 ms + d/(0.5 m/s), Poisson
+background for ≈7 Hz asynchronous irregular firing, and E→E synapses with (a) no plasticity, (b) pair STDP,
+(c) TM STP + pair STDP + eligibility trace. Every engine / size / case runs in its own process (clean peak
+memory; a crash loses one row) and the results are checkpointed, so ``--resume`` continues an interrupted
+benchmark. Measured results are kept in ``docs/results/benchmark``.
 
     python experiments/benchmark.py --quick --out results/bench-quick
     python experiments/benchmark.py --sizes 2000x100,10000x100,10000x1000,20000x1000 --cases a,b,c \\
@@ -36,7 +38,9 @@ from brian2 import second
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neurosim.benchmark import (  # noqa: E402
+from neurosim.experiment import Experiment, RunContext, add_run_arguments, run_from_args  # noqa: E402
+from neurosim.validation import check_choice, check_number, fail  # noqa: E402
+from neurosim_benchmark import (  # noqa: E402
     CASES,
     ENGINES,
     TARGETS,
@@ -46,8 +50,6 @@ from neurosim.benchmark import (  # noqa: E402
     run_isolated,
     table,
 )
-from neurosim.experiment import Experiment, RunContext, add_run_arguments, run_from_args  # noqa: E402
-from neurosim.validation import check_choice, check_number, fail  # noqa: E402
 
 
 def default_cache() -> str:
@@ -59,7 +61,7 @@ def default_cache() -> str:
 @dataclass(frozen=True)
 class Config:
     sizes: tuple[str, ...] = ("2000x100", "10000x100", "10000x1000", "20000x1000")  # "NxK"
-    cases: tuple[str, ...] = ("a", "b", "c")  # plasticity cases (see neurosim.benchmark.CASES)
+    cases: tuple[str, ...] = ("a", "b", "c")  # plasticity cases (see neurosim_benchmark.CASES)
     engines: tuple[str, ...] = ENGINES  # neurosim, brian2 (hand-written script), nest
     targets: tuple[str, ...] = ("cpp_standalone",)  # Brian2 code generation for neurosim and the script
     threads: tuple[int, ...] = (1, 2)  # threads (OpenMP for cpp_standalone, NEST threads)
@@ -189,7 +191,7 @@ def run(config: Config, ctx: RunContext) -> dict:
 
 EXPERIMENT = Experiment(
     name="benchmark",
-    description="Speed and memory: neurosim vs NEST and hand-written Brian2, one reference network (issue 6)",
+    description="Speed and memory: neurosim vs NEST and hand-written Brian2, one reference network",
     config_type=Config,
     run=run,
     quick_overrides={

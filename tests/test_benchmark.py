@@ -19,7 +19,7 @@ import pytest
 from brian2 import ms, mV, second
 
 from neurosim import build
-from neurosim.benchmark import BenchmarkNetwork, RunSpec, compare, measure, pruned, table, wiring
+from neurosim_benchmark import BenchmarkNetwork, RunSpec, compare, measure, pruned, table, wiring
 
 SMALL = {"n": 1000, "k": 50}
 
@@ -131,8 +131,8 @@ def test_case_c_rules_equal_their_event_driven_reference():
 
     from brian2 import Quantity
 
+    from neurosim.backend import eligibility
     from neurosim.plasticity import FastPairSTDP, Rule, RuleCode
-    from neurosim.plasticity.reward import eligibility
     from neurosim.plasticity.stp import resources
 
     @dataclass(frozen=True)
@@ -272,7 +272,7 @@ def test_tiny_benchmark_runs_end_to_end_and_writes_json(tmp_path):
 def test_full_size_standalone_runs_briefly(tmp_path):
     # 10,000 × 1,000 with case (c) on cpp_standalone builds and runs (0.05 s): the benchmark's target size
     # works end to end in its own process; the numbers themselves are for the benchmark report.
-    from neurosim.benchmark import run_isolated
+    from neurosim_benchmark import run_isolated
 
     net = BenchmarkNetwork(n=10000, k=1000, case="c")
     r = run_isolated(RunSpec("neurosim", net, duration=0.05 * second, directory=str(tmp_path)), timeout=1800)
@@ -315,7 +315,7 @@ def test_repeats_report_the_fastest_run_and_first_run_rates(tmp_path):
     # NEST goes on simulating for each repeat; the rates must still be those of the first run, so a run with
     # repeats has exactly the spikes of a single run (same seed), and sim_s is the fastest of its timings.
     pytest.importorskip("nest")
-    from neurosim.benchmark import run_isolated
+    from neurosim_benchmark import run_isolated
 
     net = BenchmarkNetwork(n=400, k=20, case="b")
     once, thrice = (
@@ -331,7 +331,7 @@ def test_repeats_report_the_fastest_run_and_first_run_rates(tmp_path):
 
 @pytest.mark.slow
 def test_standalone_repeats_rerun_the_binary(tmp_path):
-    from neurosim.benchmark import run_isolated
+    from neurosim_benchmark import run_isolated
 
     net = BenchmarkNetwork(n=400, k=20, case="c")
     r = run_isolated(RunSpec("neurosim", net, duration=0.1 * second, directory=str(tmp_path), repeat=2))

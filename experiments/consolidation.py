@@ -105,15 +105,15 @@ def simulate(config: Config) -> dict[str, np.ndarray]:
     sim = build(desc)
     drive_neuron = list(SCENARIOS).index("weak + protein drive")
     sim.run(at(DRIVE[0]))
-    sim.groups["post"].stc_protein_drive[drive_neuron] = 1.0
+    sim.set_variable("post", "stc_protein_drive", 1.0, indices=drive_neuron)
     sim.run(at(DRIVE[1] - DRIVE[0]))
-    sim.groups["post"].stc_protein_drive[drive_neuron] = 0.0
+    sim.set_variable("post", "stc_protein_drive", 0.0, indices=drive_neuron)
     sim.run(at(config.hours - DRIVE[1]))
 
     out: dict[str, np.ndarray] = {"hours": np.asarray(sim.state("post").t / HOUR) * s}
     out["protein"] = np.asarray(sim.state("post").stc_p)
     for name in pathways:
-        mon, post = sim.state(f"{name}_post"), np.asarray(sim.synapses[f"{name}_post"].j[:])
+        mon, post = sim.state(f"{name}_post"), sim.connections(f"{name}_post")[1]
         for row, k in enumerate(post):
             out[f"{name}{k}_w"] = np.asarray(mon.w[row])
             out[f"{name}{k}_early"] = np.asarray(mon.stc_h[row] / rule.h0)

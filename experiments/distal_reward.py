@@ -42,8 +42,7 @@ from neurosim import (  # noqa: E402
     UniformKernel,
     build,
 )
-from neurosim.backend import DopamineSignal  # noqa: E402
-from neurosim.build import stream  # noqa: E402
+from neurosim.backend import DopamineSignal, stream  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.plasticity.reward import RewardModulated  # noqa: E402
 from neurosim.validation import check_number  # noqa: E402

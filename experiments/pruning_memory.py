@@ -7,8 +7,8 @@ overgrowth followed by such deletion is an efficient use of a synapse budget.
 
 A Hopfield network (N neurons, P random ±1 patterns stored with the Hebbian rule w_ij = Σ_μ ξ_i ξ_j / N)
 is pruned pairwise to each deletion fraction with the same criteria that prune the spiking networks
-(:class:`neurosim.pruning.WeightMagnitude` and :class:`~neurosim.pruning.RandomDeletion`, applied with
-:func:`neurosim.pruning.prune_array`); recall is the overlap m = ξ·s/N after asynchronous updates from a cue
+(:class:`neurosim.frontal.WeightMagnitude` and :class:`~neurosim.frontal.RandomDeletion`, applied with
+:func:`neurosim.frontal.prune_array`); recall is the overlap m = ξ·s/N after asynchronous updates from a cue
 with 10% of the bits flipped (1 = perfect recall). Figure: overlap against the fraction deleted.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
-from neurosim.pruning import RandomDeletion, WeightMagnitude, prune_array  # noqa: E402
+from neurosim.frontal import RandomDeletion, WeightMagnitude, prune_array  # noqa: E402
 from neurosim.validation import check_number  # noqa: E402
 
 

@@ -1,10 +1,10 @@
 """Pruned synapses cost nothing: a network pruned to 90% sparsity simulates several times faster.
 
-Brian2 cannot delete synapses; neurosim compacts instead (:func:`neurosim.pruning.compact`): the projection's
+Brian2 cannot delete synapses; neurosim compacts instead (:func:`neurosim.backend.compact`): the projection's
 ``Synapses`` object is replaced by one holding only the survivors, with their full state. This experiment
 builds a recurrent network whose cost is dominated by plastic synapses (pair STDP with reward modulation:
 per-spike STDP work plus the rule's periodic weight update), times a run, prunes 90% of the plastic
-synapses (the weakest, as :class:`~neurosim.pruning.WeightMagnitude` chooses), times the same run again and
+synapses (the weakest, as :class:`~neurosim.frontal.WeightMagnitude` chooses), times the same run again and
 prints the speed-up (target ≥ 3×). The network is driven by strong Poisson background through weak recurrent
 synapses, so firing rates barely change with pruning and the comparison is about synapse count alone
 (both rates are reported). Timed runs exclude compilation (a warm-up run precedes each) and Brian2's
@@ -36,8 +36,8 @@ from neurosim import (  # noqa: E402
     build,
 )
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
+from neurosim.frontal import SynapseStats, WeightMagnitude, select  # noqa: E402
 from neurosim.plasticity.reward import RewardModulated  # noqa: E402
-from neurosim.pruning import SynapseStats, WeightMagnitude, select  # noqa: E402
 from neurosim.validation import check_choice, check_number  # noqa: E402
 
 
@@ -99,14 +99,14 @@ def timed_run(sim: object, duration: float) -> tuple[float, float]:
 
 def measure(config: Config, seed: int = 0, log: object = print) -> dict:
     sim = build(description(config, seed), target=config.target)
-    n0 = len(sim.synapses["EE"])
+    n0 = sim.n_synapses("EE")
     wall0, rate0 = timed_run(sim, config.duration_s)
     stats = SynapseStats(w=sim.weights("EE"))
     gone = select(WeightMagnitude(), stats, int(round(config.prune * n0)))
     keep = np.ones(n0, dtype=bool)
     keep[gone] = False
     sim.compact("EE", keep)
-    n1 = len(sim.synapses["EE"])
+    n1 = sim.n_synapses("EE")
     wall1, rate1 = timed_run(sim, config.duration_s)
     return {
         "target": config.target,

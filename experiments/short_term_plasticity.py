@@ -69,7 +69,7 @@ def psc_train(rule: TsodyksMarkram, rate_hz: float, n_spikes: int, dt_ms: float)
     )
     sim = build(desc, target="numpy").run((times[-1] + 5) * ms)
     v = np.asarray(sim.state("post").v[0] / mV)
-    delay = float(sim.synapses["syn"].delay[0] / ms)
+    delay = float(sim.variable("syn", "delay")[0] * second / ms)
     steps = np.round((times + delay) / dt_ms).astype(int)
     return v[steps + 1] - v[steps - 1]
 

@@ -6,7 +6,7 @@ receives 1000 independent Poisson inputs at 15 Hz through excitatory synapses wi
 ``g = g_max·w`` (g_max 0.01 of the leak conductance, w ∈ [0, 1], initially uniform). The synapses learn by
 additive all-to-all pair STDP (τ± 20 ms, A+ = 0.01, A− = 1.05·A+, hard bounds). Result: the inputs compete;
 the weight distribution becomes bimodal (U-shaped: most weights near 0 or near w_max) and the output rate
-falls from its initial value to a lower, steady one. Parameters as in ../shared/science.md.
+falls from its initial value to a lower, steady one. Parameters as in docs/references.md.
 
 Writes ``weights.png`` (initial and final weight histograms, the distribution over time, the output rate) and
 metrics: fractions of weights in the lowest, middle and highest fifth of [0, 1], and output rates early/late.

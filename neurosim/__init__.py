@@ -1,10 +1,17 @@
 """neurosim: memory in biologically inspired 3D spiking networks, side by side with an LSTM.
 
-Describe a network (:mod:`neurosim.network`), build and run it on Brian2 (:mod:`neurosim.build`), attach
-plasticity rules (:mod:`neurosim.plasticity`), and record, plot and save it.
+Data flows one way through the packages. *Descriptions* say what a network is and make nothing:
+:mod:`neurosim.space`, :mod:`neurosim.neurons`, :mod:`neurosim.connectivity`, :mod:`neurosim.network` and
+the plasticity rules of :mod:`neurosim.plasticity`. The *backend*, :mod:`neurosim.backend`, alone makes, runs
+and touches Brian2 objects: :func:`build` turns a description into a :class:`Simulation`, which reads and
+writes the network as numpy arrays, compacts pruned projections and saves and loads whole states. Above it,
+the *frontal* controller and pruning policy (:mod:`neurosim.frontal`) and the *learners*
+(:mod:`neurosim.learners`, on the tasks of :mod:`neurosim.tasks`) speak only numpy and the Simulation.
+*Experiments* (:mod:`neurosim.experiment`, the command line :mod:`neurosim.cli`, ``experiments/``) run
+them and report; :mod:`neurosim.plots` draws a simulation.
 """
 
-from . import controller, plasticity, plots, pruning, state
+from . import backend, frontal, plasticity, plots
 from .backend import DopamineSignal, Simulation, build, default_target
 from .connectivity import ConductionDelay, ExponentialKernel, GaussianKernel, UniformKernel
 from .frontal import (
@@ -47,60 +54,57 @@ __all__ = [
     "AdEx",
     "AdaptiveLIF",
     "AllToAll",
+    "AssemblyBandit",
     "ConductionDelay",
+    "ConstantRate",
+    "DecreasingRate",
+    "DopamineSignal",
     "Explicit",
     "ExplicitConnections",
     "ExponentialKernel",
+    "FrontalController",
     "GaussianKernel",
     "GraupnerBrunel",
     "Grid",
     "Izhikevich",
     "LIF",
     "LayeredColumn",
+    "LowActivity",
     "NetworkDescription",
+    "NeuronSelection",
     "OneToOne",
     "PairSTDP",
     "ParameterError",
+    "PenaltyCount",
     "PoissonBackground",
     "PoissonSource",
     "Population",
     "Projection",
+    "Pruner",
+    "RandomDeletion",
     "RateRecording",
+    "Regrowth",
+    "RewardModulated",
     "Rule",
     "RuleCode",
+    "RunningBaseline",
     "Simulation",
+    "Sphere",
+    "SpikeCountReadout",
     "SpikeRecording",
     "SpikeSource",
-    "Sphere",
     "StateRecording",
+    "TaggingCapture",
+    "TargetSparsity",
     "TripletSTDP",
     "TsodyksMarkram",
     "UniformBox",
     "UniformKernel",
+    "WeightMagnitude",
+    "backend",
     "build",
     "default_target",
+    "frontal",
     "plasticity",
     "plots",
-    "state",
-    "plots",
-    "state",
-    "TaggingCapture",
-    "AssemblyBandit",
-    "ConstantRate",
-    "DecreasingRate",
-    "DopamineSignal",
-    "FrontalController",
-    "LowActivity",
-    "NeuronSelection",
-    "PenaltyCount",
-    "Pruner",
-    "RandomDeletion",
-    "Regrowth",
-    "RewardModulated",
-    "RunningBaseline",
-    "SpikeCountReadout",
-    "TargetSparsity",
-    "WeightMagnitude",
-    "controller",
-    "pruning",
 ]

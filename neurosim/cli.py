@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _info() -> int:
     from brian2 import prefs
 
-    from .build import default_target
+    from .backend import default_target
 
     for key, value in versions().items():
         print(f"{key:12s} {value}")

@@ -57,7 +57,7 @@ class RunContext:
 
     def rng(self, *keys: str | int) -> np.random.Generator:
         """An independent random stream derived from the run's seed and ``keys``."""
-        from .build import stream
+        from .backend import stream
 
         return stream(self.seed, "experiment", *keys)
 

@@ -19,7 +19,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
-    from .build import Simulation
+    from .backend import Simulation
 
 __all__ = ["network_3d", "population_rate", "raster", "rates", "weight_distribution", "weight_histograms"]
 
@@ -65,7 +65,7 @@ def population_rate(
     at the simulation's ``dt``. ``width=0*ms`` returns the unsmoothed rate.
     """
     dt = float(sim.description.dt / second)
-    if f"rate:{population}" in sim.monitors:
+    if sim.recorded("rate", population):
         t, r = sim.rate(population)
         t_ms, rate = np.asarray(t / ms), np.asarray(r / (1 / second))
     else:
@@ -94,9 +94,7 @@ def rates(
     ``populations``: default every population with a rate or spike recording.
     """
     if populations is None:
-        names = [
-            n for n in _population_names(sim) if f"rate:{n}" in sim.monitors or f"spikes:{n}" in sim.monitors
-        ]
+        names = [n for n in _population_names(sim) if sim.recorded("rate", n) or sim.recorded("spikes", n)]
     else:
         names = list(populations)
     fig, ax = _figure(ax)
@@ -156,8 +154,7 @@ def weight_distribution(
     needs a ``StateRecording(projection, ("w",))``). Without, five times spread over the recording, or only
     the current weights when ``w`` is not recorded.
     """
-    recorded = f"state:{projection}" in sim.monitors and "w" in sim.state(projection).record_variables
-    if recorded:
+    if sim.recorded("state", projection, "w"):
         mon = sim.state(projection)
         w_all, t_all = np.asarray(mon.w).T, np.asarray(mon.t / ms)
         if times is None:
@@ -265,7 +262,7 @@ def _population_names(sim: Simulation) -> list[str]:
 
 
 def _recorded(sim: Simulation, kind: str) -> list[str]:
-    return [n for n in _population_names(sim) if f"{kind}:{n}" in sim.monitors]
+    return [n for n in _population_names(sim) if sim.recorded(kind, n)]
 
 
 def _is_monitor(obj: Any) -> bool:

@@ -1,5 +1,5 @@
 """The reference network on neurosim itself: ``build(description)`` (which places and samples on its own)
-then ``Simulation.run``; pruned networks are pruned by :func:`neurosim.pruning.compact` on runtime targets.
+then ``Simulation.run``; pruned networks are pruned by :meth:`neurosim.Simulation.compact` on runtime targets.
 
 A pruned run keeps exactly the synapses the other engines keep (:func:`~neurosim_benchmark.wiring.pruned`);
 the number of synapses neurosim built is checked against the shared wiring, so every engine runs the same
@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 from brian2 import ms, second
 
-from neurosim import pruning
-from neurosim.build import build
+from neurosim import build
 
 from .network import PROJECTIONS
 from .timing import RunSpec, rss_mb, spike_summary, standalone_prefs, time_runtime, time_standalone
@@ -46,15 +45,15 @@ def run_neurosim(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
             threads=spec.threads,
             connections=given if spec.target == "cpp_standalone" else None,
         )
-        if spec.target != "cpp_standalone":  # runtime targets prune for real (neurosim.pruning.compact)
+        if spec.target != "cpp_standalone":  # runtime targets prune for real (Simulation.compact)
             for name in sim.synapses:
                 i, j = sim.connections(name)
                 gi, gj = given[name][0], given[name][1]
                 keep = np.isin(i.astype(np.int64) * net.n + j, gi.astype(np.int64) * net.n + gj)
-                pruning.compact(sim, name, keep)
-            res["pruning"] = "neurosim.pruning.compact"
+                sim.compact(name, keep)
+            res["pruning"] = "Simulation.compact"
         else:
-            res["pruning"] = "built with the kept synapses (pruning.compact needs a runtime target)"
+            res["pruning"] = "built with the kept synapses (compaction needs a runtime target)"
     else:
         sim = build(net.description(), target=spec.target, directory=directory, threads=spec.threads)
     if net.case == "c":

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms
 
-from neurosim.build import _connect, stream
+from neurosim.backend.construct import connect, stream
 from neurosim.io import atomic_write
 
 from .network import PROJECTIONS, BenchmarkNetwork
@@ -63,7 +63,7 @@ def wiring(net: BenchmarkNetwork, cache: str | Path | None = None) -> Wiring:
     conns = {}
     for proj in d.projections:
         src, tgt = d.population(proj.source), d.population(proj.target)
-        i, j, dist = _connect(proj, src, tgt, positions, d.seed)
+        i, j, dist = connect(proj, src, tgt, positions, d.seed)
         steps = np.rint(proj.delay.delays_ms(dist) / dt_ms).astype(np.int32)
         conns[proj.name] = (i.astype(np.int32), j.astype(np.int32), steps)
     out = Wiring(positions, conns, time.perf_counter() - start)

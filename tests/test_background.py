@@ -137,7 +137,14 @@ def _run_counts(target: str, tmp_path: Path, n: int, p: float) -> np.ndarray:
         b2.prefs.codegen.target = "numpy"
 
 
-@pytest.mark.parametrize("target", ["numpy", "cython", "cpp_standalone"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "numpy",
+        pytest.param("cython", marks=pytest.mark.compiled),
+        pytest.param("cpp_standalone", marks=pytest.mark.compiled),
+    ],
+)
 @pytest.mark.parametrize("n, p", [(100, 0.05), (1000, 0.0005)], ids=["long-table", "short-table"])
 def test_every_target_draws_the_numpy_reference(target, n, p, tmp_path):
     """The generated code (numpy, Cython, C++) gives exactly the counts of :func:`counts`; C++ compares a

@@ -1,6 +1,6 @@
 """The builder (neurosim.build): seeding, Dale's law, delays, given connectivity, code generation targets.
 
-* One seed fixes every random choice (issue 2): placement, connectivity, initial values, input spikes.
+* One seed fixes every random choice: placement, connectivity, initial values, input spikes.
 * Dale's law: a population's sign decides the channel, so an inhibitory population's spikes lower the
   target's membrane potential for every synapse kind (Dale 1935; Eccles 1976 formulation).
 * Conduction delay = base + distance / velocity (neurosim.connectivity.ConductionDelay).
@@ -256,6 +256,7 @@ def test_a_projection_that_draws_no_synapse_builds_and_runs():
     assert len(sim.spikes("E")[0]) == 0
 
 
+@pytest.mark.compiled
 def test_cpp_standalone_run_keeps_every_synapse_array_readable(tmp_path):
     # cpp_standalone frees the arrays that only built the synapses (file copies of indices and delays,
     # connect's index arrays: 24 B/synapse) and stores the post pathway's zero delay once. What a user reads

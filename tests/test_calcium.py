@@ -1,6 +1,6 @@
 """Calcium-based plasticity (Graupner & Brunel 2012, PNAS 109:3991): the paper and an independent integrator.
 
-Protocol (../shared/science.md, the paper's Fig. 2): 60 pre/post pairs at 1 Hz with lag Δt = t_post − t_pre,
+Protocol (docs/references.md, the paper's Fig. 2): 60 pre/post pairs at 1 Hz with lag Δt = t_post − t_pre,
 DP parameter set, synapses starting DOWN (ρ=0) or UP (ρ=1); change of synaptic strength read out with β = 0.5
 and w1/w0 = 5. All Δt values run as independent synapses of one network: one presynaptic spike source, one
 postsynaptic neuron per Δt (made to fire by a driver source), two plastic synapses per Δt (DOWN and UP).
@@ -275,7 +275,7 @@ def test_calcium_transients_follow_the_delayed_pre_and_the_post_spike():
 
 def test_composes_with_short_term_plasticity_and_defines_the_weight():
     # The weight is w0 + ρ(w1 − w0) (w1/w0 = 5 as in Graupner & Brunel 2012); STP scales transmission on top:
-    # the first PSC of a depressing TM synapse is U·J·w (Tsodyks & Markram convention, science.md).
+    # the first PSC of a depressing TM synapse is U·J·w (Tsodyks & Markram convention, docs/references.md).
     stp = TsodyksMarkram.depressing()
     up, _ = psc_amplitudes([stp, GraupnerBrunel(rho_init=1.0)], [10.0] * ms)
     down, _ = psc_amplitudes([stp, GraupnerBrunel(rho_init=0.0)], [10.0] * ms)
@@ -353,7 +353,7 @@ def test_custom_rule_with_an_extra_delayed_pathway():
 
 
 def test_save_load_continues_with_calcium_in_flight(tmp_path):
-    # Invariance (issue 2: save/load/continue equals an uninterrupted run), here with a presynaptic calcium
+    # Invariance (save/load/continue equals an uninterrupted run), here with a presynaptic calcium
     # influx still travelling along the rule's delayed pathway (D = 13.7 ms) at the moment of saving.
     pre = 10.0 + 100.0 * np.arange(5)
     desc = driven_synapse(GraupnerBrunel(), pre, pre + 9.5, delay=NO_DELAY, dt=0.5 * ms)
@@ -368,7 +368,7 @@ def test_save_load_continues_with_calcium_in_flight(tmp_path):
 
 
 def test_round_trips_through_plain_data():
-    # Descriptions are plain data (issue 2): the rule survives dict / JSON / TOML with units and expressions.
+    # Descriptions are plain data: the rule survives dict / JSON / TOML with units and expressions.
     rule = GraupnerBrunel(noise=True, D=10 * ms, rho_init="1.0*(rand() < 0.5)", name="ca2")
     assert GraupnerBrunel.from_dict(rule.to_dict()) == rule
     assert GraupnerBrunel.from_json(rule.to_json()) == rule

@@ -1,4 +1,4 @@
-"""The user's workflow of issue 5, item by item: the installed command, direct scripts, results directories,
+"""The user's workflow, item by item: the installed command, direct scripts, results directories,
 atomic files, progress bars, a real kill and --resume, parallel sweeps, and bad input that changes nothing.
 
 The toy experiment (tests/test_experiment.py: a seeded random walk, one checkpointed trial per step) keeps
@@ -55,6 +55,7 @@ def _env(**extra: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------- commands and scripts
 
 
+@pytest.mark.integration
 def test_installed_neurosim_command_lists_experiments(toys):
     """`neurosim` is an installed entry point (pyproject [project.scripts]); `neurosim list` prints every
     experiment with its one-line description."""
@@ -90,6 +91,7 @@ def test_info_reports_versions_target_and_cache(capsys):
     assert re.search(r"^cython cache\s+\S", out, flags=re.M)
 
 
+@pytest.mark.integration
 def test_script_runs_directly_with_the_shared_options(toys, tmp_path):
     """`python experiments/NAME.py` takes the same options as `neurosim run NAME` and gives the same
     results: --config FILE, --set KEY=VALUE, --seed, --out."""
@@ -117,7 +119,7 @@ def test_script_runs_directly_with_the_shared_options(toys, tmp_path):
 
 
 def test_results_directory_holds_config_versions_seed_metrics_figures_and_log(toys, tmp_path, monkeypatch):
-    """Issue 5: every run writes the resolved config, versions and seed, metrics as JSON and CSV, its figures
+    """Every run writes the resolved config, versions and seed, metrics as JSON and CSV, its figures
     as PNG and a log; nothing temporary is left behind."""
     monkeypatch.setenv("TOY_FIGURE", "1")
     cfg = tmp_path / "c.toml"
@@ -206,6 +208,7 @@ def test_progress_bar_in_simulated_seconds(capsys):
 # ------------------------------------------------------------------------------------ kill and --resume
 
 
+@pytest.mark.integration
 def test_killed_process_resumes_to_the_uninterrupted_result(toys, tmp_path):
     """A run killed with SIGKILL mid-way keeps every completed trial (checkpoint written atomically after each
     one); --resume continues from there and the final results equal an uninterrupted run with the seed."""
@@ -242,6 +245,7 @@ def test_killed_process_resumes_to_the_uninterrupted_result(toys, tmp_path):
 # ----------------------------------------------------------------------------------------------- sweeps
 
 
+@pytest.mark.integration
 def test_sweep_runs_in_parallel_processes_and_collects_a_table_and_plots(toys, tmp_path, monkeypatch):
     """`neurosim sweep` with --processes 2 runs each point in another process and writes sweep.csv,
     sweep.json, one plot per metric and a results directory per point; the parallel rows equal a serial

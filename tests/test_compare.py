@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import re
 from pathlib import Path
 
 import pytest
@@ -49,12 +49,16 @@ def _check_outputs(out: Path, seeds: list[int]) -> dict:
     assert "accuracy_vs_pruned_fraction" in data["tasks"]["associative_recall"]["lstm"]
     table = (out / "results.md").read_text()
     assert "| associative_recall | snn |" in table and "| continual_learning | lstm |" in table
-    assert "Targets (issue 4)" in table
+    targets = re.search(r"^## Targets\n\n((?:- .+\n)+)", table, flags=re.M)
+    assert targets, "results.md has no Targets section"
+    for line in targets.group(1).splitlines():  # every target says whether the run met it
+        assert re.search(r": (met|\*\*not met\*\*|not run) \(.+\)$", line), line
     for fig in FIGURES:
         assert (out / f"{fig}.png").stat().st_size > 1000, fig
     return data
 
 
+@pytest.mark.integration
 def test_tiny_comparison_writes_the_required_results(tmp_path):
     """The experiment's contract: results.json {"tasks": {TASK: {"snn"|"lstm": {accuracy, ...}}},
     "config", "seeds"}, a Markdown table and the five figures, for every task on both backends."""
@@ -84,12 +88,11 @@ def test_bad_config_is_refused_before_running(tmp_path):
 
 
 @pytest.mark.slow
-def test_quick_run_finishes_in_ten_minutes(tmp_path):
-    """``--quick`` runs every task on both backends in under 10 minutes."""
+def test_quick_run_writes_every_result(tmp_path):
+    """``--quick`` (the README's main job) runs every task on both backends for its two seeds and writes the
+    full contract (its run time is the benchmark's business, not a test's)."""
     experiment = _experiment()
-    start = time.perf_counter()
     experiment.execute(experiment.make_config(None, [], quick=True), tmp_path / "quick", seed=0, quick=True)
-    assert time.perf_counter() - start < 600
     _check_outputs(tmp_path / "quick", [0, 1])
 
 

@@ -1,6 +1,6 @@
 """Synaptic tagging and capture (TaggingCapture, Luboeinski & Tetzlaff 2021) against the published results.
 
-Results (../shared/science.md): strong tetanus → late LTP lasting hours; weak tetanus alone → early LTP that
+Results (docs/references.md): strong tetanus → late LTP lasting hours; weak tetanus alone → early LTP that
 decays to baseline; weak tetanus shortly after (Frey & Morris 1997, Nature 385:533) or before (Frey &
 Morris 1998, Neuropharmacology 37:545) strong tetanus of other synapses of the same neurons → the weak
 pathway is captured and lasts. Reproduced by Clopath et al. 2008 (PLoS Comput. Biol. 4:e1000248) and
@@ -301,7 +301,7 @@ def test_early_phase_is_independent_of_dt():
 def test_save_load_continue_equals_uninterrupted_run(tmp_path):
     # Invariance: saving mid-consolidation (tags set, protein rising) and continuing a loaded copy gives the
     # same early/late weights and protein as never stopping (slow-update clocks, neuron variables restored).
-    from neurosim import state
+    from neurosim import backend
 
     times = strong_tetanus(0.2 * second, time_scale=S)
     desc = NetworkDescription(
@@ -321,15 +321,15 @@ def test_save_load_continue_equals_uninterrupted_run(tmp_path):
 
     whole = final(build(desc).run(8 * second))
     gc.collect()  # one network at a time, so that the reloaded objects get the saved names
-    state.save(build(desc).run(5 * second), tmp_path / "stc.npz")
+    backend.save(build(desc).run(5 * second), tmp_path / "stc.npz")
     gc.collect()
-    resumed = final(state.load(tmp_path / "stc.npz", target="numpy").run(3 * second))
+    resumed = final(backend.load(tmp_path / "stc.npz", target="numpy").run(3 * second))
     assert resumed == pytest.approx(whole, rel=1e-12)
     assert whole[1] > 0.1 and whole[3] > 0.1  # consolidating, proteins present
 
 
 def test_rule_round_trips_through_json_and_toml():
-    # Descriptions are plain data (issue 2): the rule with every parameter survives JSON and TOML.
+    # Descriptions are plain data: the rule with every parameter survives JSON and TOML.
     rule = TaggingCapture(time_scale=60, slow_dt=5 * ms, name="stc2", theta_pro=3 * mV)
     assert TaggingCapture.from_json(rule.to_json()) == rule
     assert TaggingCapture.from_toml(rule.to_toml()) == rule
@@ -337,7 +337,7 @@ def test_rule_round_trips_through_json_and_toml():
 
 def test_composes_with_short_term_plasticity():
     # Composition: an efficacy rule (Tsodyks-Markram) scales transmission of the consolidation-defined weight:
-    # the first PSC of a rested synapse is J * w * U with w = 1 at baseline (science.md: first PSC = U).
+    # the first PSC of a rested synapse is J * w * U with w = 1 at baseline (docs/references.md: first PSC = U).
     from .helpers import psc_amplitudes
 
     psc, _ = psc_amplitudes([TsodyksMarkram.depressing(), TaggingCapture()], np.array([10.0, 60.0]) * ms)

@@ -182,7 +182,7 @@ def test_incompatible_rules_raise():
 
 
 def test_rule_errors_are_parameter_errors_raised_by_build():
-    # Issue 2 "Bad input": rule errors surface from build(), before any run, as ParameterError (RuleError
+    # Bad input: rule errors surface from build(), before any run, as ParameterError (RuleError
     # subclasses it), so one except clause covers every description error.
     assert issubclass(RuleError, ParameterError)
     desc = _one_synapse([Gated()])  # the description itself is fine: rules are only composed by build()

@@ -108,7 +108,7 @@ def _one_thread():
 
 
 def test_lstm_learns_store_recall_to_95_percent():
-    """Issue 4 target: the LSTM reaches ≥ 95% on store-recall (delays ≤ 4 steps, 256 trials × 8 epochs)."""
+    """Target: the LSTM reaches ≥ 95% on store-recall (delays ≤ 4 steps, 256 trials × 8 epochs)."""
     learner = LSTMLearner.for_task(FAST_STORE_RECALL, **FAST_LSTM, seed=0)
     rec = run_task(learner, FAST_STORE_RECALL, n_train=256, n_test=200, seed=0)
     assert rec.accuracy >= 0.95
@@ -257,7 +257,7 @@ def test_hidden_size_for_parameters_matches_the_parameter_budget():
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [0, 2, 4, 6])
 def test_lstm_store_recall_at_fixed_delays_up_to_1200_ms(delay):
-    """Science target (issue 4): ≥ 95% at fixed delays up to 6 steps × 200 ms = 1.2 s, for 3 seeds."""
+    """Science target: ≥ 95% at fixed delays up to 6 steps × 200 ms = 1.2 s, for 3 seeds."""
     task = StoreRecall(min_delay=delay, max_delay=delay, n_recalls=2)
     for seed in range(3):
         learner = LSTMLearner.for_task(task, **FAST_LSTM, seed=seed)

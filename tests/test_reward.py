@@ -1,4 +1,4 @@
-"""Reward-modulated (three-factor) STDP against closed forms and Izhikevich 2007 (../shared/science.md)."""
+"""Reward-modulated (three-factor) STDP against closed forms and Izhikevich 2007 (docs/references.md)."""
 
 import importlib.util
 import sys

@@ -153,7 +153,7 @@ def test_exploration_bias_is_on_in_training_and_off_at_test(trained_small):
 
 @pytest.mark.slow
 def test_associative_recall_target_ten_patterns_from_half_cues():
-    """Issue 4 target: ≥ 90% correct with 10 stored patterns from 50% cues. 10 patterns of 10 active units
+    """Target: ≥ 90% correct with 10 stored patterns from 50% cues. 10 patterns of 10 active units
     among 100 are far below the clipped Hebbian capacity (~ln2·N²/K² ≈ 70 patterns; Willshaw et al. 1969),
     so the memory completes a 50% cue (Hopfield 1982); the readout learns which group names each pattern by
     trial and error (reward only; 40 trials per pattern, the compare_lstm default). Several minutes."""

@@ -1,4 +1,4 @@
-"""neurosim's cpp_standalone device (neurosim.standalone) against Brian2's own.
+"""neurosim's cpp_standalone device (neurosim.backend.standalone) against Brian2's own.
 
 Reference: Brian2's ``CSpikeQueue`` and Brian2's thresholder template (independent implementations of the
 same interfaces). neurosim's queue must hold exactly the same synapses in the same order at every step (only
@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 from brian2 import second
 
-from neurosim import build, standalone
-from neurosim.benchmark import BenchmarkNetwork
+from neurosim import build
+from neurosim.backend import standalone
+from neurosim_benchmark import BenchmarkNetwork
+
+pytestmark = pytest.mark.compiled
 
 QUEUE, TEMPLATES = standalone.SPIKE_QUEUE, standalone.TEMPLATES
 

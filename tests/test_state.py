@@ -196,7 +196,7 @@ def test_load_uses_stored_connectivity_without_resampling(tmp_path, monkeypatch)
     def no_sampling(*args, **kwargs):
         raise AssertionError("load must not sample connections")
 
-    monkeypatch.setattr(build_module, "_connect", no_sampling)
+    monkeypatch.setattr(build_module, "connect", no_sampling)
     loaded = load(path)
     np.testing.assert_array_equal(loaded.connections("EE")[0], i[keep])
     np.testing.assert_array_equal(loaded.connections("EE")[1], j[keep])

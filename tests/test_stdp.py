@@ -126,7 +126,7 @@ def test_bad_parameters_are_named(kwargs, name):
 
 def song_abbott(duration, *, a_plus=0.01, dt=0.1 * ms, seed=1):
     """The Song, Miller & Abbott 2000 setup as experiments/song_abbott_2000.py builds it (parameters from
-    ../shared/science.md): 1000 Poisson fibres at 15 Hz onto one conductance-based LIF (τ_m 10 ms, E_L −74 mV,
+    docs/references.md): 1000 Poisson fibres at 15 Hz onto one conductance-based LIF (τ_m 10 ms, E_L −74 mV,
     threshold −54 mV, reset −60 mV, E_e 0 mV, τ_e 5 ms); g_max 0.01 (w ∈ [0, 1], initially uniform); additive
     all-to-all STDP with τ± 20 ms, A− = 1.05·A+. Returns (final weights, output spike times in s)."""
     from experiments.song_abbott_2000 import Config, description
@@ -162,7 +162,7 @@ def test_song_abbott_weights_become_bimodal_scaled():
 
 @pytest.mark.slow
 def test_song_abbott_full_run():
-    # Song, Miller & Abbott 2000, the published setup (../shared/science.md): 1000 Poisson inputs at 15 Hz,
+    # Song, Miller & Abbott 2000, the published setup (docs/references.md): 1000 Poisson inputs at 15 Hz,
     # g_max 0.01, A+ = 0.01, A- = 1.05 A+, τ± 20 ms, 100 s at dt 0.1 ms -> bimodal weight distribution (most
     # weights in the outer fifths of [0, 1], few in the middle) and a falling output rate.
     duration = 100.0

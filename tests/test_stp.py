@@ -1,4 +1,4 @@
-"""Tsodyks–Markram short-term plasticity against the published numbers (../shared/science.md)."""
+"""Tsodyks–Markram short-term plasticity against the published numbers (docs/references.md)."""
 
 import numpy as np
 import pytest
@@ -34,7 +34,7 @@ def test_depressing_20hz_matches_tsodyks_pawelzik_markram_1998():
 
 
 def test_depressing_10hz():
-    # science.md: U=0.5, tau_d=0.8 s at 10 Hz -> PSC5/PSC1 = 0.240
+    # docs/references.md: U=0.5, tau_d=0.8 s at 10 Hz -> PSC5/PSC1 = 0.240
     psc, _ = psc_amplitudes([TsodyksMarkram.depressing()], np.arange(5) * 100 * ms + 10 * ms)
     assert psc[4] / psc[0] == pytest.approx(0.240, abs=0.01)
 
@@ -69,7 +69,7 @@ def test_irregular_train_equals_event_based_formulation():
 
 
 def test_steady_state_matches_analytic():
-    # science.md: regular train of interval D -> u* = U/(1-(1-U)e^{-D/tf}),
+    # docs/references.md: regular train of interval D -> u* = U/(1-(1-U)e^{-D/tf}),
     # x* = (1-e^{-D/td})/(1-(1-u*)e^{-D/td})
     U, td, tf, isi = 0.1, 100.0, 1000.0, 25.0
     psc, _ = psc_amplitudes(

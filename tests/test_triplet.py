@@ -1,7 +1,7 @@
 """Triplet STDP (Pfister & Gerstner 2006, J. Neurosci. 26:9673) against Sjöström et al. 2001 and against an
 independent event-by-event implementation.
 
-Parameters: the visual cortex all-to-all set (Pfister & Gerstner 2006, Table 4; ../shared/science.md):
+Parameters: the visual cortex all-to-all set (Pfister & Gerstner 2006, Table 4; docs/references.md):
 τ+ 16.8 ms, τ_x 101 ms, τ− 33.7 ms, τ_y 125 ms, A2+ 5e−10, A3+ 6.2e−3, A2− 7e−3, A3− 2.3e−4, the defaults of
 :class:`~neurosim.TripletSTDP`. The traces are event-driven (integrated in closed form between spikes), so
 the time step only sets the grid the spikes lie on: protocols whose spike times lie on a coarse grid are run

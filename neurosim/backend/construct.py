@@ -230,7 +230,7 @@ def _make_synapses(
         delay=fixed or None,
         name=f"{proj.name}*",
     )
-    i, j, dist = given if given is not None else _connect(proj, src, tgt, positions, d.seed)
+    i, j, dist = given if given is not None else connect(proj, src, tgt, positions, d.seed)
     if len(i):
         syn.connect(i=i.astype(np.int32), j=j.astype(np.int32))
     else:  # Brian2 cannot connect empty index arrays; the projection exists with no synapse
@@ -316,9 +316,11 @@ def pattern_pairs(
     return np.asarray(conn.i, dtype=int), np.asarray(conn.j, dtype=int)
 
 
-def _connect(
+def connect(
     proj: Projection, src: Population, tgt: Population, positions: Mapping[str, np.ndarray], seed: int
 ) -> Connections:
+    """The synapses ``(i, j, distance_um)`` of ``proj`` exactly as :func:`build` draws them from ``seed``
+    (other engines given the same wiring simulate the same network)."""
     conn = proj.connectivity
     ps, pt = positions[src.name], positions[tgt.name]
     same = proj.source == proj.target

@@ -85,9 +85,23 @@ class Simulation(BuiltNetwork):
         inside = (t >= float(start / second)) & (t < float(stop / second))
         return np.bincount(i[inside], minlength=self.description.population(population).n)
 
-    def recorded(self, kind: str, name: str) -> bool:
-        """Whether the description records ``kind`` ("spikes", "rate" or "state") of ``name``."""
-        return f"{kind}:{name}" in self.monitors
+    def n_spikes(self, population: str) -> int:
+        """The number of spikes of ``population`` recorded so far (a mark for :meth:`spikes_since`)."""
+        return len(self._monitor("spikes", population).i)
+
+    def spikes_since(self, population: str, first: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and times (s) of the spikes of ``population`` recorded after the first ``first`` ones
+        (``first`` from an earlier :meth:`n_spikes`): the latest spikes without copying the whole record."""
+        mon = self._monitor("spikes", population)
+        return np.asarray(mon.i[first:]), np.asarray(mon.t_[first:])
+
+    def recorded(self, kind: str, name: str, variable: str | None = None) -> bool:
+        """Whether the description records ``kind`` ("spikes", "rate" or "state") of ``name``; for "state"
+        with ``variable`` given, whether that variable is among the recorded ones."""
+        key = f"{kind}:{name}"
+        if key not in self.monitors:
+            return False
+        return variable is None or variable in self.monitors[key].record_variables
 
     def rate(self, population: str) -> tuple[Quantity, Quantity]:
         """Times and instantaneous population rate."""
@@ -117,13 +131,27 @@ class Simulation(BuiltNetwork):
 
     def variable(self, target: str, name: str) -> np.ndarray:
         """Current values of variable ``name`` of a population or projection (SI units, one per neuron or
-        synapse; a shared variable gives one value)."""
+        synapse; a shared variable gives one value; ``delay`` gives a projection's conduction delays)."""
         return np.asarray(getattr(self._object(target), name)[:])
 
-    def set_variable(self, target: str, name: str, value: Any) -> None:
+    def set_variable(
+        self, target: str, name: str, value: Any, *, indices: np.ndarray | Sequence[int] | int | None = None
+    ) -> None:
         """Set variable ``name`` of a population or projection: a quantity, an array (one value per neuron or
-        synapse) or a Brian2 expression string."""
-        setattr(self._object(target), name, value)
+        synapse) or a Brian2 expression string. ``indices``: only these neurons or synapses (default: all)."""
+        obj = self._object(target)
+        if indices is None:
+            setattr(obj, name, value)
+        else:
+            getattr(obj, name)[indices] = value
+
+    def set_spike_times(self, population: str, indices: np.ndarray | Sequence[int], times: Quantity) -> None:
+        """Impose the spikes of a :class:`~neurosim.neurons.SpikeSource` population: neuron ``indices[k]``
+        fires at ``times[k]`` (simulation time; replaces the spikes it was given before)."""
+        group = self._object(population)
+        if not isinstance(group, b2.SpikeGeneratorGroup):
+            fail("set_spike_times", "population", population, "must be a SpikeSource population")
+        group.set_spikes(indices, times)
 
     # -- structure -------------------------------------------------------------------------------------
     def compact(self, projection: str, keep: np.ndarray | Sequence[int]) -> np.ndarray:

@@ -42,8 +42,7 @@ def markdown(summary: dict[str, Any], config: ComparisonConfig, wall_s: float) -
         "",
     ]
     lines += _continual(summary) + _delays(summary) + _load(summary)
-    # The heading is part of the results.md format (read by tests and earlier results folders).
-    lines += ["## Targets (issue 4)", ""]
+    lines += ["## Targets", ""]
     for text, ok, measured in summary["targets"]:
         mark = "not run" if ok is None else ("met" if ok else "**not met**")
         lines.append(f"- {text}: {mark} ({measured})")

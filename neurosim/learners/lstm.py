@@ -17,7 +17,7 @@ for training: forward + backward), dense, whether or not weights were pruned. En
 
 Pruning: :meth:`LSTMLearner.prune` applies global magnitude pruning (``torch.nn.utils.prune``,
 ``L1Unstructured``) over the input, recurrent and readout weight matrices (biases are kept), as the
-magnitude pruning of RNNs in Zhu & Gupta 2017 / Narang et al. 2017 (science.md).
+magnitude pruning of RNNs in Zhu & Gupta 2017 / Narang et al. 2017 (docs/references.md).
 """
 
 from __future__ import annotations

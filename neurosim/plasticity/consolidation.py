@@ -33,10 +33,10 @@ between stimulations must be divided by ``time_scale`` too (see :func:`strong_te
 
 Outside control (reward as the strong signal that makes early changes last): the postsynaptic population
 gets the variable ``<name>_protein_drive`` (``stc_protein_drive`` by default), in [0, 1], which switches
-protein synthesis on regardless of the tags: ``sim.groups["post"].stc_protein_drive = 1``, or any Brian2
-code that writes it. It also gets ``stc_p`` (protein) and ``stc_drive`` (Σ|h − h0| at the last slow step).
-Synapse variables: ``stc_h``, ``stc_z``, ``stc_c``. Every projection onto a population with this rule (same
-``name``) shares the neuron's protein, as in the model.
+protein synthesis on regardless of the tags: ``sim.set_variable("post", "stc_protein_drive", 1)``, or any
+Brian2 code that writes it. It also gets ``stc_p`` (protein) and ``stc_drive`` (Σ|h − h0| at the last slow
+step). Synapse variables: ``stc_h``, ``stc_z``, ``stc_c``. Every projection onto a population with this rule
+(same ``name``) shares the neuron's protein, as in the model.
 """
 
 from __future__ import annotations

@@ -75,20 +75,23 @@ class TsodyksMarkram(Rule):
 
 def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
     """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time
-    ``sim.t`` (the stored values are those just after each synapse's last arrival)."""
+    ``sim.t`` (the stored values are those just after each synapse's last arrival).
+
+    ``sim``: a built :class:`~neurosim.backend.Simulation`, read only through its ``description``, ``t``,
+    ``connections`` and ``variable`` (typed loosely: the backend builds on this package, not the reverse)."""
     carriers = [
         p.name for p in sim.description.projections if any(isinstance(r, TsodyksMarkram) for r in p.rules)
     ]
     if projection not in carriers:
         fail("resources", "projection", projection, f"projections with a TsodyksMarkram rule: {carriers}")
     rules = [r for r in sim.description.projection(projection).rules if isinstance(r, TsodyksMarkram)]
-    rule, syn = rules[0], sim.synapses[projection]
+    rule, p = rules[0], rules[0].prefix
     if rule.code().pre_history:  # FastTsodyksMarkram: the state after each recent spike, on the neuron
         t_last, x, u = _last_received(sim, projection, rule)
     else:
-        t_last = np.asarray(getattr(syn, f"{rule.prefix}_t_last")[:] / second)
-        x = np.asarray(getattr(syn, f"{rule.prefix}_x")[:])
-        u = np.asarray(getattr(syn, f"{rule.prefix}_u")[:]) if rule.tau_f is not None else None
+        t_last = sim.variable(projection, f"{p}_t_last")
+        x = sim.variable(projection, f"{p}_x")
+        u = sim.variable(projection, f"{p}_u") if rule.tau_f is not None else None
     age = float(sim.t / second) - t_last
     out = {"x": 1 - (1 - x) * np.exp(-age / float(rule.tau_d / second))}
     if rule.tau_f is not None:
@@ -103,19 +106,19 @@ def _last_received(sim: Any, projection: str, rule: TsodyksMarkram) -> tuple[Any
     Nothing received yet: every spike the neuron emitted is still travelling, hence in the ring, and the
     oldest slot is its first spike; the state just before it is the initial state recovered until then (at
     emission + d). A neuron that never spiked: its own, initial, state (at its t_last + d)."""
-    syn, p = sim.synapses[projection], rule.prefix
-    group, pre = syn.source, np.asarray(syn.i[:])
-    delay = np.asarray(syn.delay[:] / second)
+    p, source = rule.prefix, sim.description.projection(projection).source
+    pre = sim.connections(projection)[0]
+    delay = sim.variable(projection, "delay")
     now, dt = float(sim.t / second), float(sim.description.dt / second)
 
     def neuron(name: str) -> np.ndarray:
-        return np.asarray(getattr(group, f"{p}_{name}")[:])[pre]
+        return sim.variable(source, f"{p}_{name}")[pre]
 
-    t_last, x = np.asarray(getattr(group, f"{p}_t_last")[:] / second)[pre] + delay, neuron("x")
+    t_last, x = neuron("t_last") + delay, neuron("x")
     u = neuron("u") if rule.tau_f is not None else None
     received, seen = np.zeros(len(pre), bool), np.zeros(len(pre), bool)
     for k in reversed(range(rule.ring)):  # oldest slot first: newer arrivals overwrite
-        emitted = np.asarray(getattr(group, f"{p}_e{k}")[:] / second)[pre]
+        emitted = neuron(f"e{k}")
         filled = emitted > -1.0  # an empty slot holds -1e9 s
         arrived = filled & (emitted + delay < now - 0.5 * dt)
         first = filled & ~arrived & ~seen & ~received  # the neuron's first spike, still travelling

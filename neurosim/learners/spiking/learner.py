@@ -18,8 +18,9 @@ bias per trial (``explore``), so groups that no pattern has claimed yet still wi
 Reset between trials, in numpy (a global reset): membrane potentials and synaptic currents, and whatever
 the rules of each projection declare as their activity at rest (``RuleCode.rest``, e.g. Tsodyks–Markram's
 ``x = 1``, ``u = 0`` and the co-activity traces): the loop names no rule variable, so a user's rule takes
-part too. The readout's eligibility is cleared by :func:`~neurosim.plasticity.reward.clear_eligibility`
-unless a reward is still due.
+part too. The readout's eligibility is cleared by :func:`~neurosim.backend.clear_eligibility` unless a
+reward is still due. The loop reads and writes the network only through the
+:class:`~neurosim.backend.Simulation`'s methods (numpy arrays in, numpy arrays out).
 
 Cost: each ``sim.run`` pays Brian2's preparation, and at these sizes the time per step is dominated by
 per-step overhead rather than by the network, so compiled code (``target="cython"``) pays for its compile
@@ -39,14 +40,12 @@ from typing import Any
 import numpy as np
 from brian2 import Quantity, ms, mV, second
 
-from ...backend import clear_eligibility
-from ...build import Simulation, build, default_target
-from ...controller import CorrectWrong, FrontalController, RunningBaseline
+from ...backend import Simulation, build, clear_eligibility, default_target
 from ...encoding import PoissonEncoder, SpikeCountDecoder, spike_counts
+from ...frontal import CorrectWrong, FrontalController, RunningBaseline, SynapseStats, WeightMagnitude, select
 from ...metrics import E_SYNOP_LOIHI_J, snn_energy_j
 from ...network import NetworkDescription
 from ...plasticity.composer import rest_state
-from ...pruning import SynapseStats, WeightMagnitude, select
 from ...serialization import encode
 from ...tasks import StoreRecall, Task, Trial
 from ...validation import check_number, check_quantity, fail
@@ -60,7 +59,7 @@ class SpikingLearner(LearnerBase):
 
     ``write_channel`` / ``read_channel``: task channels acting as gates (STORE / RECALL of store-recall)
     instead of content; ``step_duration``: the task's step (encoder and decoder clock); ``target``: Brian2
-    code generation target (default :func:`neurosim.build.default_target`). Use :meth:`for_task`.
+    code generation target (default :func:`neurosim.backend.default_target`). Use :meth:`for_task`.
     """
 
     name = "snn"
@@ -116,7 +115,7 @@ class SpikingLearner(LearnerBase):
         )
         self._rng = np.random.default_rng(self.seed)
         self._trial_counter = 0
-        self._n_initial = {name: len(self.sim.synapses[name]) for name in PLASTIC}
+        self._n_initial = {name: self.sim.n_synapses(name) for name in PLASTIC}
         self.train_plastic_updates = 0
         self._offsets = {pop: 0 for pop in self._recorded}
         self._rest = [
@@ -185,7 +184,7 @@ class SpikingLearner(LearnerBase):
             "read_channel": self.read_channel,
             "step_duration_ms": float(self.step_duration / ms),
             "populations": sizes,
-            "synapses": {name: len(syn) for name, syn in self.sim.synapses.items()},
+            "synapses": {p.name: self.sim.n_synapses(p.name) for p in self.sim.description.projections},
             "target": self.target,
             "seed": self.seed,
             "learning": "CoActivityHebb (mem_mem, Hebbian) + RewardModulated via FrontalController (mem_out)",
@@ -196,7 +195,7 @@ class SpikingLearner(LearnerBase):
     @property
     def n_parameters(self) -> int:
         """Plastic synapses in use (``mem_mem`` + ``mem_out``)."""
-        return int(sum(len(self.sim.synapses[name]) for name in PLASTIC))
+        return int(sum(self.sim.n_synapses(name) for name in PLASTIC))
 
     @property
     def n_parameters_initial(self) -> int:
@@ -209,7 +208,7 @@ class SpikingLearner(LearnerBase):
     def prune(self, fraction: float) -> int:
         """Remove plastic synapses until ``fraction`` of the initial ones are gone: global minimal-value
         deletion (weakest ``|w|`` first; Chechik, Meilijson & Ruppin 1998) with
-        :func:`neurosim.pruning.select` + :class:`~neurosim.pruning.WeightMagnitude`, compacted with
+        :func:`neurosim.frontal.select` + :class:`~neurosim.frontal.WeightMagnitude`, compacted with
         ``sim.compact`` so pruned synapses cost nothing. Returns the number pruned in total."""
         fraction = check_number(type(self).__name__, "fraction", fraction, low=0.0, high=1.0)
         target = int(round(fraction * self.n_parameters_initial))
@@ -246,9 +245,7 @@ class SpikingLearner(LearnerBase):
         return int(self.decoder.decode(counts[None, :])[0])
 
     def _new_spikes(self, pop: str) -> tuple[np.ndarray, np.ndarray]:
-        mon = self.sim.monitors[f"spikes:{pop}"]
-        k = self._offsets[pop]
-        return np.asarray(mon.i[k:]), np.asarray(mon.t_[k:])
+        return self.sim.spikes_since(pop, self._offsets[pop])
 
     def _reset(self, eligibility: bool = True) -> None:
         """Start a trial from rest (a global inhibitory reset): membrane potentials and synaptic currents, the
@@ -256,18 +253,17 @@ class SpikingLearner(LearnerBase):
         short-term plasticity), and (unless a reward is still due) the readout's eligibility."""
         self._reset_neurons()
         for proj, rest in self._rest:
-            syn = self.sim.synapses[proj.name]
             for var, value in rest.synapses.items():
-                setattr(syn, var, value)
+                self.sim.set_variable(proj.name, var, value)
             for pop, values in ((proj.source, rest.source), (proj.target, rest.target)):
                 for var, value in values.items():
-                    setattr(self.sim.groups[pop], var, value)
+                    self.sim.set_variable(pop, var, value)
         if eligibility:
             clear_eligibility(self.sim, "mem_out")
 
     def _set_learning(self, on: bool) -> None:
-        self.sim.synapses["mem_mem"].hebb_gate = 1.0 if on else 0.0
-        self.sim.synapses["mem_out"].elig_gate = 1.0 if on else 0.0
+        self.sim.set_variable("mem_mem", "hebb_gate", 1.0 if on else 0.0)
+        self.sim.set_variable("mem_out", "elig_gate", 1.0 if on else 0.0)
 
     def _inputs(self, trial: Trial, learn: bool) -> np.ndarray:
         x = np.array(trial.inputs, dtype=float)
@@ -287,13 +283,13 @@ class SpikingLearner(LearnerBase):
         self._reset(eligibility=not learn)
         self._set_learning(learn)
         for pop in self._recorded:
-            self._offsets[pop] = len(self.sim.monitors[f"spikes:{pop}"].i)
+            self._offsets[pop] = self.sim.n_spikes(pop)
         before = self._spike_totals()
         lead = p.iti if learn else 0 * ms
         t0 = self.sim.t + lead
         seed = int(self._rng.integers(2**31))
         spikes = self.encoder.encode(self._inputs(trial, learn), seed=seed)
-        self.sim.groups["input"].set_spikes(spikes.indices, spikes.times + t0)
+        self.sim.set_spike_times("input", spikes.indices, spikes.times + t0)
         self._perturb(learn)
         step = self.step_duration
         done = 0
@@ -313,19 +309,20 @@ class SpikingLearner(LearnerBase):
         """Exploration: a random bias per readout group while learning (``params.explore``), none at test."""
         g, sd = self.params.neurons_per_output, float(self.params.explore / mV)
         bias = self._rng.normal(0.0, sd, self.n_outputs) if learn and sd > 0 else np.zeros(self.n_outputs)
-        self.sim.groups["out"].I_ext = np.repeat(bias, g) * mV
+        self.sim.set_variable("out", "I_ext", np.repeat(bias, g) * mV)
 
     def _reset_neurons(self) -> None:
         """Membrane potentials to rest and synaptic currents to zero in every population except the input."""
-        for name, group in self.sim.groups.items():
-            if name != "input":
-                group.v = group.namespace["E_L"]
+        for pop in self.sim.description.populations:
+            if pop.name != "input":
+                self.sim.set_variable(pop.name, "v", pop.model.E_L)
+                have = self.sim.variable_names(pop.name)
                 for var in ("I_exc", "I_inh"):
-                    if var in group.variables:
-                        setattr(group, var, 0 * mV)
+                    if var in have:
+                        self.sim.set_variable(pop.name, var, 0 * mV)
 
     def _spike_totals(self) -> dict[str, np.ndarray]:
-        return {pop: np.asarray(self.sim.monitors[f"spikes:{pop}"].count[:]).copy() for pop in self._recorded}
+        return {pop: self.sim.spike_counts(pop).copy() for pop in self._recorded}
 
     def _events(
         self, before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray], input_indices: np.ndarray

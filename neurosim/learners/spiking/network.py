@@ -2,7 +2,7 @@
 
 No gradient and no backpropagation anywhere: synapses change only through local rules composed with the
 rule API (:mod:`neurosim.plasticity`) and the third factor sent by the frontal controller
-(:class:`~neurosim.controller.FrontalController` + :class:`~neurosim.plasticity.reward.RewardModulated`).
+(:class:`~neurosim.frontal.FrontalController` + :class:`~neurosim.plasticity.reward.RewardModulated`).
 This module says *what the network is* (:class:`SpikingParams`, :class:`CoActivityHebb`,
 :func:`network_description`); :mod:`~neurosim.learners.spiking.learner` runs trials on it.
 

@@ -1,7 +1,7 @@
 """Describing a network: populations in space, projections with rules, inputs and recordings.
 
 A :class:`NetworkDescription` is plain data: it validates itself, round-trips through dict / JSON / TOML
-and makes no Brian2 objects. :func:`neurosim.build.build` turns it into a runnable simulation.
+and makes no Brian2 objects. :func:`neurosim.build` turns it into a runnable simulation.
 
 Weights are split into a physical scale and a dimensionless state: a projection delivers ``J * w`` per
 spike, where ``J`` (``weight``, in the unit the target's synapse kind expects: volt for ``delta`` and
@@ -142,7 +142,7 @@ class PoissonBackground(Describable):
 
     Each step adds ``weight`` × Binomial(``n_sources``, ``rate·dt``) to the target channel (Brian2
     ``PoissonInput``'s model), drawn from a counter-based stream of the seed and the input's name, identical
-    on every code generation target (:mod:`neurosim.background`): cheap, not plastic.
+    on every code generation target (:mod:`neurosim.backend.background`): cheap, not plastic.
     """
 
     name: str

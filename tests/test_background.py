@@ -1,4 +1,4 @@
-"""The counter-based Poisson background (neurosim.background).
+"""The counter-based Poisson background (neurosim.backend.background).
 
 Known results checked: the count per neuron and step follows Binomial(n, p = rate·dt) (the model of Brian2
 ``PoissonInput``; pmf from scipy, an independent implementation) by a chi-square test; counts are

@@ -1,4 +1,4 @@
-"""The builder (neurosim.build): seeding, Dale's law, delays, given connectivity, code generation targets.
+"""The builder (neurosim.backend): seeding, Dale's law, delays, given connectivity, code generation targets.
 
 * One seed fixes every random choice: placement, connectivity, initial values, input spikes.
 * Dale's law: a population's sign decides the channel, so an inhibitory population's spikes lower the
@@ -35,7 +35,7 @@ DELTA = LIF(synapse="delta")
 
 def random_network(seed):
     """Every random choice in one network: positions, kernel sampling, initial v and w, Poisson sources
-    (a PoissonGroup) and Poisson background (neurosim.background)."""
+    (a PoissonGroup) and Poisson background (neurosim.backend.background)."""
     return NetworkDescription(
         populations=(
             Population("inp", 30, PoissonSource(rate=20 * Hz)),
@@ -160,7 +160,7 @@ def test_delay_is_base_plus_distance_over_velocity():
 
 
 def test_given_connections_replace_sampling():
-    # build(connections=...) is how neurosim.state rebuilds a saved network without re-sampling.
+    # build(connections=...) is how a saved network is rebuilt from its state file without re-sampling.
     desc = NetworkDescription(
         populations=(Population("a", 5, DELTA), Population("b", 4, DELTA)),
         projections=(Projection("ab", "a", "b", weight=1 * mV),),

@@ -100,3 +100,23 @@ def _toml(value) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return json.dumps(value)
+
+
+def test_recorded_results_render_to_their_recorded_report():
+    """Independent of any training run: the full comparison recorded in docs/results/compare_lstm renders,
+    from its results.json, to the targets stored there and to the report stored beside it (from the first
+    section on; the paragraph above it says how that run was made)."""
+    import dataclasses
+
+    from neurosim.comparison.markdown import markdown
+    from neurosim.comparison.summary import targets
+
+    folder = Path(__file__).resolve().parents[1] / "docs" / "results" / "compare_lstm"
+    summary = json.loads((folder / "results.json").read_text())
+    config = _experiment().make_config(None, [])
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in summary["config"].items()}
+    config = dataclasses.replace(config, **stored)
+    assert [list(t) for t in targets(summary, config)] == summary["targets"]
+    rendered = markdown(summary, config, summary["wall_s"])
+    recorded = (folder / "results.md").read_text()
+    assert rendered[rendered.index("\n## ") :] == recorded[recorded.index("\n## ") :]

@@ -337,7 +337,8 @@ def test_rule_round_trips_through_json_and_toml():
 
 def test_composes_with_short_term_plasticity():
     # Composition: an efficacy rule (Tsodyks-Markram) scales transmission of the consolidation-defined weight:
-    # the first PSC of a rested synapse is J * w * U with w = 1 at baseline (docs/references.md: first PSC = U).
+    # the first PSC of a rested synapse is J * w * U with w = 1 at baseline (docs/references.md:
+    # first PSC = U).
     from .helpers import psc_amplitudes
 
     psc, _ = psc_amplitudes([TsodyksMarkram.depressing(), TaggingCapture()], np.array([10.0, 60.0]) * ms)

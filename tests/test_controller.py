@@ -292,7 +292,7 @@ def _trials(ctrl, n, start):
 
 
 def test_save_load_continue_equals_uninterrupted_controller(tmp_path):
-    # The continuation invariance of neurosim.state (Brian2 store/restore semantics) extended to the
+    # The continuation invariance of state files (Brian2 store/restore semantics) extended to the
     # controller: 3 trials, save with the controller, load into a fresh build, restore, 3 more trials gives
     # the same trials, weights, penalties, baseline, bandit estimates and pruning history as 6 trials without
     # stopping. The save falls 5-40 ms before a reward arrives (random delay), so the scheduled dopamine

@@ -211,8 +211,8 @@ def test_fast_feeds_the_same_dw_into_an_eligibility_trace(outcome, tag):
 
 
 def test_traces_live_on_the_neurons_and_depression_moves_to_emission():
-    # Memory claim (per-neuron traces, docs/performance.md): the synapse keeps only w; depression runs in the zero-delay
-    # emission pathway, together with the weight update or the consuming modifier.
+    # Memory claim (per-neuron traces, docs/performance.md): the synapse keeps only w; depression runs in
+    # the zero-delay emission pathway, together with the weight update or the consuming modifier.
     comp = compose(
         [FastPairSTDP()],
         transmission="I_exc_post += J*w*EFFICACY",

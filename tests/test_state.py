@@ -1,4 +1,4 @@
-"""Saving and loading a network's whole state (neurosim.state).
+"""Saving and loading a network's whole state (neurosim.backend.statefile).
 
 The invariance checked here is the one Brian2's own ``Network.store``/``restore`` promises (Brian2 docs,
 "Running a simulation: continuing and restoring"): a network stopped, saved, rebuilt from the file and run

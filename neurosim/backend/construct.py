@@ -16,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import brian2 as b2
 import numpy as np
@@ -38,6 +39,7 @@ from ..network import (
 from ..neurons import PoissonSource, SpikeSource
 from ..plasticity.composer import ComposedSynapse, compose
 from ..plasticity.neuron_code import PostCode, compose_post, compose_pre
+from ..plasticity.rule import TimeTable
 from ..validation import ParameterError, same_dimensions
 from .background import background_operation, set_seed
 from .objects import Group, Monitor
@@ -210,7 +212,8 @@ def _make_synapses(
         post_variables=[v for v in post_group.variables if not v.startswith("_")],
         context=owner,
     )
-    namespace = {**comp.namespace, "J": proj.weight, "w_min": proj.w_min, "w_max": proj.w_max}
+    namespace = {k: _runtime_value(v) for k, v in comp.namespace.items()}
+    namespace.update(J=proj.weight, w_min=proj.w_min, w_max=proj.w_max)
     standalone = isinstance(b2.get_device(), CPPStandaloneDevice)
     static_before = set(b2.get_device().static_arrays) if standalone else set()
     fixed = {"emission": 0 * ms} if comp.on_emit else {}
@@ -390,3 +393,11 @@ def _make_monitor(
 
 
 __all__ = ["Connections", "Objects", "make_objects", "pattern_pairs", "stream"]
+
+
+def _runtime_value(value: Any) -> Any:
+    """A rule's namespace value as Brian2 takes it: a declared :class:`TimeTable` becomes a ``TimedArray``
+    of zeros (the runtime writes its values in place)."""
+    if isinstance(value, TimeTable):
+        return b2.TimedArray(np.zeros(value.rows) * value.unit, dt=value.dt, name=value.name)
+    return value

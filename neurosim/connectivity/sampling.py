@@ -60,7 +60,7 @@ def sample_connections(
 
     Returns ``(i, j, d_um)``: int32 source and target indices, sorted by i then j (``order="target"``) or by
     i then distance (``order="distance"``: a spike's synapses that share a delay are neighbours, see
-    :mod:`neurosim.build`), and float64 distances (µm, minimum-image when periodic). Deterministic for a
+    :func:`neurosim.build`), and float64 distances (µm, minimum-image when periodic). Deterministic for a
     given ``rng`` state (whatever :func:`build_threads` is); both orders hold the same synapses.
     """
     check_choice("sample_connections", "order", order, ("target", "distance"))

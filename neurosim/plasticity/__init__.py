@@ -8,7 +8,7 @@ from .consolidation import TaggingCapture, strong_tetanus, tetanus, weak_tetanus
 from .fast_stdp import FastPairSTDP
 from .fast_stp import FastTsodyksMarkram
 from .reward import RewardModulated
-from .rule import ROLES, SHARED_SYMBOLS, Rule, RuleCode, RuleError
+from .rule import ROLES, SHARED_SYMBOLS, Rule, RuleCode, RuleError, TimeTable
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
 
@@ -24,6 +24,7 @@ __all__ = [
     "RestState",
     "Rule",
     "RuleCode",
+    "TimeTable",
     "RuleError",
     "TripletSTDP",
     "TsodyksMarkram",

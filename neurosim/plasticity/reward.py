@@ -27,9 +27,10 @@ How it runs (no Python per time step, no per-synapse work per time step):
   The dopamine part of that integral does not depend on the synapse; the simulation's
   :class:`~neurosim.backend.dopamine.DopamineSignal` computes it in
   closed form for every period of a window (``horizon``) whenever a reward is scheduled and stores it in a
-  table (a Brian2 ``TimedArray``, updated in place, so compiled code is reused). So a reward may be scheduled
-  at any time, seconds ahead (delayed reward), and arrives exactly then; between spikes the result is exact
-  for any ``period``; a spike inside a period only takes part from the next update on (a lag ≤ ``period``).
+  table (a :class:`~neurosim.plasticity.TimeTable`, updated in place, so compiled code is reused). So a
+  reward may be scheduled at any time, seconds ahead (delayed reward), and arrives exactly then; between
+  spikes the result is exact for any ``period``; a spike inside a period only takes part from the next
+  update on (a lag ≤ ``period``).
   Cost: one pass over the synapses per period (1/100 of a per-step update at dt = 0.1 ms); a longer
   ``period`` is cheaper and stays exact between spikes.
 
@@ -48,10 +49,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import Hz, Quantity, TimedArray, ms, second
+from brian2 import Hz, Quantity, ms, second
 
 from ..validation import check_number, check_quantity, fail
-from .rule import Rule, RuleCode, Ticks
+from .rule import Rule, RuleCode, Ticks, TimeTable
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class RewardModulated(Rule):
     def code(self) -> RuleCode:
         P = float(self.period / second)
         tau_c = float(self.tau_c / second)
-        table = TimedArray(np.zeros(self.rows) * second, dt=self.period, name=f"{self.prefix}_dopamine_table")
+        table = TimeTable(self.rows, self.period, second, name=f"{self.prefix}_dopamine_table")
         params: dict[str, Any] = {
             "D": table,  # ∫ da(s)·e^{-(s - t_k)/τ_c} ds over each period, written by the DopamineSignal
             "t0": 0 * second,  # time of the table's first row

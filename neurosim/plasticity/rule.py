@@ -83,6 +83,19 @@ class RuleError(ParameterError):
 
 
 @dataclass(frozen=True)
+class TimeTable:
+    """A function of time that a rule's code reads as ``NAME(t)`` and that the runtime rewrites in place
+    (the dopamine table of :class:`~neurosim.RewardModulated`): ``rows`` values, one per ``dt``, starting at
+    zero. The backend makes it (a Brian2 ``TimedArray`` named ``name``), so generated code is reused when
+    the values change."""
+
+    rows: int
+    dt: Quantity
+    unit: Any  # the values' unit (a Brian2 unit)
+    name: str
+
+
+@dataclass(frozen=True)
 class RuleCode:
     """The Brian2 code a rule adds to a synapse, in the rule's own local names.
 

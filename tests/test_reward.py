@@ -150,6 +150,38 @@ def test_reward_strengthens_punishment_weakens_no_reward_no_change():
     np.testing.assert_allclose(sim.weights("tonic") - w_tonic_start, expected, rtol=1e-9, atol=1e-15)
 
 
+
+@pytest.mark.parametrize("dt_ms", [0.1, 0.5, 1.0])
+def test_trust_region_holds_per_window_for_any_step_and_tick(dt_ms):
+    # The bound of the trust region (PPO's clipped ratio 1 ± eps, Schulman et al. 2017) applies per
+    # clip_window, here ten 10 ms ticks: within each window [kW, (k+1)W) the weight stays within
+    # eps·max(|w(kW⁻)|, clip_floor) of its value just before the window's first tick, whatever the
+    # simulation step. Read from the recorded weight itself, not from the rule's own reference.
+    eps, window, period = 0.05, 100 * ms, 10 * ms
+    rule = RewardModulated(tau_c=0.5 * second, period=period, clip_epsilon=eps, clip_window=window)
+    dt = dt_ms * ms
+    sim = pairing_network(
+        {"syn": ("post", (PairSTDP(), rule))},
+        [(0, 10.0)],
+        [(0, 14.0)],
+        dt=dt,
+        recordings=(StateRecording("syn", ("w",), dt=dt),),
+    )
+    sim.run(50 * ms)
+    sim.dopamine.deliver(100.0, at=0.1 * second)
+    sim.run(550 * ms)
+    w = np.asarray(sim.state("syn").w[0])
+    per_window = int(round(float(window / dt)))
+    reached = 0.0
+    for start in range(per_window, len(w) - per_window, per_window):  # windows after the first
+        ref = w[start - 1]  # w changes only at ticks: the value just before the window's first tick
+        bound = eps * max(abs(ref), rule.clip_floor)
+        moved = np.abs(w[start : start + per_window] - ref).max()
+        assert moved <= bound + 1e-12, (start * dt_ms, moved, bound)
+        reached = max(reached, moved / bound)
+    assert reached == pytest.approx(1.0)  # the reward is large enough to meet the bound
+
+
 def test_clipping_bounds_the_relative_change_per_window():
     # PPO-style trust region (Schulman et al. 2017, clipped ratio 1 +- eps): within each clip_window the
     # weight stays within eps*max(|w_ref|, clip_floor) of its value at the window's start; the same large

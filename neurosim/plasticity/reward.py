@@ -114,7 +114,8 @@ class RewardModulated(Rule):
             equations += "\nw_ref : 1"
             params["n_window"] = int(round(float(self.clip_window / self.period)))
             regularly = (
-                "w_ref = w_ref + (w - w_ref)*int(t_in_timesteps % n_window == 0)\n"
+                # the tick's index, not the step's: a window is n_window ticks at any simulation dt
+                "w_ref = w_ref + (w - w_ref)*int(int(floor(t/period + 0.5)) % n_window == 0)\n"
                 "bound = clip_epsilon*clip(abs(w_ref), clip_floor, inf)\n"
                 f"w = clip(clip(w + {gain}, w_ref - bound, w_ref + bound), w_min, w_max)"
             )

@@ -17,7 +17,7 @@ each of its incoming synapses. :func:`resources` gives ``x`` and ``u`` at the si
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from brian2 import Quantity, ms, second
@@ -73,12 +73,21 @@ class TsodyksMarkram(Rule):
         )
 
 
-def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
-    """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time
-    ``sim.t`` (the stored values are those just after each synapse's last arrival).
+class BuiltSimulation(Protocol):
+    """What :func:`resources` reads of a built :class:`~neurosim.backend.Simulation` (a protocol: the
+    backend builds on this package, not the reverse)."""
 
-    ``sim``: a built :class:`~neurosim.backend.Simulation`, read only through its ``description``, ``t``,
-    ``connections`` and ``variable`` (typed loosely: the backend builds on this package, not the reverse)."""
+    description: Any  # its NetworkDescription
+    t: Quantity
+
+    def connections(self, projection: str) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def variable(self, target: str, name: str) -> np.ndarray: ...
+
+
+def resources(sim: BuiltSimulation, projection: str) -> dict[str, np.ndarray]:
+    """``x`` (and ``u`` with facilitation) of every synapse of ``projection`` at the simulation's time
+    ``sim.t`` (the stored values are those just after each synapse's last arrival)."""
     carriers = [
         p.name for p in sim.description.projections if any(isinstance(r, TsodyksMarkram) for r in p.rules)
     ]
@@ -99,7 +108,7 @@ def resources(sim: Any, projection: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _last_received(sim: Any, projection: str, rule: TsodyksMarkram) -> tuple[Any, Any, Any]:
+def _last_received(sim: BuiltSimulation, projection: str, rule: TsodyksMarkram) -> tuple[Any, Any, Any]:
     """Per synapse of a FastTsodyksMarkram projection: the time of its last update and ``x``, ``u`` then
     (what TsodyksMarkram stores per synapse). A synapse with delay ``d`` is at time ``t`` where its neuron
     was at ``t - d``. After a received spike: its arrival time and the neuron's state just after emitting it.

@@ -25,7 +25,7 @@ from neurosim import (
     TsodyksMarkram,
     build,
 )
-from neurosim.plasticity import RuleError
+from neurosim.plasticity import RuleError, compose
 from neurosim.validation import ParameterError
 
 from .helpers import forced_pairing, psc_amplitudes
@@ -154,31 +154,43 @@ def _one_synapse(rules):
     )
 
 
+def _compose(rules):
+    """What build() composes for the synapse of :func:`_one_synapse` (delta synapses onto a LIF), without
+    building neurons: the composer is where rule errors arise."""
+    return compose(
+        rules,
+        transmission="v_post += J*w*EFFICACY",
+        pre_variables=["lastspike", "not_refractory"],
+        post_variables=["v", "lastspike", "not_refractory"],
+        context="Projection 'syn'",
+    )
+
+
 def test_namespace_clash_names_both_rules():
     # compose: two rules with one prefix on a synapse are an error naming both and the namespace.
     with pytest.raises(RuleError) as err:
-        build(_one_synapse([Hebb(), AntiHebb()]))
+        _compose([Hebb(), AntiHebb()])
     message = str(err.value)
     assert "Hebb" in message and "AntiHebb" in message and "'hebb'" in message
     assert "syn" in message  # and the projection
-    build(_one_synapse([Hebb(), AntiHebb(name="anti")]))  # name= resolves the clash
+    _compose([Hebb(), AntiHebb(name="anti")])  # name= resolves the clash
 
 
 def test_undefined_symbol_names_rule_and_symbol():
     with pytest.raises(RuleError) as err:
-        build(_one_synapse([Gated()]))
+        _compose([Gated()])
     message = str(err.value)
     assert "'gated'" in message and "Gated" in message and "'gain'" in message
     with pytest.raises(RuleError, match=r"calcium_post.*no such neuron variable"):
-        build(_one_synapse([ReadsMissingNeuronVariable()]))
+        _compose([ReadsMissingNeuronVariable()])
 
 
 def test_incompatible_rules_raise():
     # compose: a rule that defines w itself excludes every rule that changes w.
     with pytest.raises(RuleError) as err:
-        build(_one_synapse([FixedLevel(), Hebb()]))
+        _compose([FixedLevel(), Hebb()])
     assert "incompatible" in str(err.value) and "FixedLevel" in str(err.value) and "Hebb" in str(err.value)
-    build(_one_synapse([FixedLevel(), TsodyksMarkram()]))  # an efficacy rule does not change w: allowed
+    _compose([FixedLevel(), TsodyksMarkram()])  # an efficacy rule does not change w: allowed
 
 
 def test_rule_errors_are_parameter_errors_raised_by_build():

@@ -120,7 +120,7 @@ def weight_histograms(
 ) -> Figure:
     """Weight distribution over time as a heat map: column = time, row = weight bin, colour = fraction.
 
-    ``weights_over_time``: a Brian2 ``StateMonitor`` that recorded ``w`` (``sim.state(projection)``), or an
+    ``weights_over_time``: a recording of ``w`` (``sim.state(projection)``), or an
     array of shape ``(n_times, n_synapses)`` with ``times`` (Quantity, or floats in ms; default: sample
     index). ``w_range``: the weight axis (default: the range of the data).
     """

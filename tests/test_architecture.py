@@ -88,6 +88,34 @@ def test_only_the_backend_makes_or_runs_brian2_objects():
     assert not offenders, offenders
 
 
+#: The Brian2 objects a Simulation holds; code above the backend uses its numpy readers instead.
+SIMULATION_INTERNALS = frozenset({"synapses", "groups", "monitors", "network"})
+
+
+def _simulation_internals_read(tree: ast.AST) -> set[str]:
+    """``sim.synapses``, ``self.sim.groups`` …: a simulation's Brian2 objects reached from outside."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in SIMULATION_INTERNALS:
+            owner = node.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+            if name in ("sim", "simulation"):
+                found.add(node.attr)
+    return found
+
+
+def test_code_above_the_backend_reads_simulations_through_their_readers():
+    backend = PACKAGE / "backend"
+    paths = [p for p in _modules(PACKAGE) if backend not in p.parents] + _modules(ROOT / "experiments")
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(u)
+        for p in paths
+        if (u := _simulation_internals_read(ast.parse(p.read_text())))
+    }
+    assert not offenders, offenders
+    assert _simulation_internals_read(ast.parse("n = len(self.sim.synapses['x'])")) == {"synapses"}
+
+
 def test_the_rule_detects_runtime_brian2_use():
     """The check above is not vacuous: it finds both import styles."""
     tree = ast.parse("import brian2 as b2\nfrom brian2 import ms, Synapses\nx = b2.NeuronGroup\ny = b2.ms\n")

@@ -14,13 +14,14 @@ from .construct import stream
 from .device import TARGETS, default_target
 from .dopamine import DopamineSignal, clear_eligibility, eligibility, reward_rules
 from .objects import BuiltNetwork
-from .simulation import Simulation, build, load, save
+from .simulation import Recording, Simulation, build, load, save
 from .statefile import read_description, read_extras
 
 __all__ = [
     "TARGETS",
     "BuiltNetwork",
     "DopamineSignal",
+    "Recording",
     "Simulation",
     "build",
     "clear_eligibility",

@@ -37,6 +37,24 @@ from .objects import BuiltNetwork, Group, Monitor
 from .statefile import StateFile, write
 
 
+class Recording:
+    """A snapshot of a state recording: ``t`` (shape ``(n_t,)``), each recorded variable by name with shape
+    ``(n_recorded, n_t)`` and its unit (``rec.v``, ``rec.w``), ``record`` (the recorded neuron or synapse
+    indices) and ``record_variables``. Copies: later runs do not change it."""
+
+    def __init__(self, monitor: b2.StateMonitor) -> None:
+        self.t: Quantity = monitor.t[:].copy()
+        self.record = np.array(monitor.record, copy=True)
+        self.record_variables = tuple(monitor.record_variables)
+        self._values = {name: getattr(monitor, name)[:].copy() for name in self.record_variables}
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"nothing records '{name}' here; recorded: {sorted(values)}")
+
+
 @dataclass
 class Simulation(BuiltNetwork):
     """A built network: Brian2 objects, positions and connectivity, plus access to what was recorded."""
@@ -108,9 +126,10 @@ class Simulation(BuiltNetwork):
         mon = self._monitor("rate", population)
         return mon.t[:], mon.rate[:]
 
-    def state(self, target: str) -> b2.StateMonitor:
-        """The Brian2 ``StateMonitor`` of a population or projection (``.t``, ``.v``, ``.w`` …)."""
-        return self._monitor("state", target)
+    def state(self, target: str) -> Recording:
+        """What the description's StateRecording of a population or projection recorded until now, as
+        arrays (``.t``, ``.v``, ``.w`` …; see :class:`Recording`)."""
+        return Recording(self._monitor("state", target))
 
     def weights(self, projection: str) -> np.ndarray:
         """Current dimensionless weights ``w`` of a projection, one per synapse."""
@@ -271,4 +290,4 @@ def load(path: str | Path, *, target: str | None = None) -> Simulation:
     return sim
 
 
-__all__ = ["Simulation", "build", "load", "save"]
+__all__ = ["Recording", "Simulation", "build", "load", "save"]

@@ -9,102 +9,85 @@ the *frontal* controller and pruning policy (:mod:`neurosim.frontal`) and the *l
 (:mod:`neurosim.learners`, on the tasks of :mod:`neurosim.tasks`) speak only numpy and the Simulation.
 *Experiments* (:mod:`neurosim.experiment`, the command line :mod:`neurosim.cli`, ``experiments/``) run
 them and report; :mod:`neurosim.plots` draws a simulation.
+
+The names below are imported on first use (PEP 562), so that ``import neurosim`` and the ``neurosim``
+command start without loading Brian2, SciPy, SymPy or Matplotlib; ``from neurosim import build`` and
+``neurosim.build`` work as for any module.
 """
 
-from . import backend, frontal, plasticity, plots
-from .backend import DopamineSignal, Simulation, build, default_target
-from .connectivity import ConductionDelay, ExponentialKernel, GaussianKernel, UniformKernel
-from .frontal import (
-    AssemblyBandit,
-    ConstantRate,
-    DecreasingRate,
-    FrontalController,
-    LowActivity,
-    NeuronSelection,
-    PenaltyCount,
-    Pruner,
-    RandomDeletion,
-    Regrowth,
-    RunningBaseline,
-    SpikeCountReadout,
-    TargetSparsity,
-    WeightMagnitude,
-)
-from .network import (
-    AllToAll,
-    ExplicitConnections,
-    NetworkDescription,
-    OneToOne,
-    PoissonBackground,
-    Population,
-    Projection,
-    RateRecording,
-    SpikeRecording,
-    StateRecording,
-)
-from .neurons import LIF, AdaptiveLIF, AdEx, Izhikevich, PoissonSource, SpikeSource
-from .plasticity import GraupnerBrunel, PairSTDP, Rule, RuleCode, TaggingCapture, TripletSTDP, TsodyksMarkram
-from .plasticity.reward import RewardModulated
-from .space import Explicit, Grid, LayeredColumn, Sphere, UniformBox
-from .validation import ParameterError
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AdEx",
-    "AdaptiveLIF",
-    "AllToAll",
-    "AssemblyBandit",
-    "ConductionDelay",
-    "ConstantRate",
-    "DecreasingRate",
-    "DopamineSignal",
-    "Explicit",
-    "ExplicitConnections",
-    "ExponentialKernel",
-    "FrontalController",
-    "GaussianKernel",
-    "GraupnerBrunel",
-    "Grid",
-    "Izhikevich",
-    "LIF",
-    "LayeredColumn",
-    "LowActivity",
-    "NetworkDescription",
-    "NeuronSelection",
-    "OneToOne",
-    "PairSTDP",
-    "ParameterError",
-    "PenaltyCount",
-    "PoissonBackground",
-    "PoissonSource",
-    "Population",
-    "Projection",
-    "Pruner",
-    "RandomDeletion",
-    "RateRecording",
-    "Regrowth",
-    "RewardModulated",
-    "Rule",
-    "RuleCode",
-    "RunningBaseline",
-    "Simulation",
-    "Sphere",
-    "SpikeCountReadout",
-    "SpikeRecording",
-    "SpikeSource",
-    "StateRecording",
-    "TaggingCapture",
-    "TargetSparsity",
-    "TripletSTDP",
-    "TsodyksMarkram",
-    "UniformBox",
-    "UniformKernel",
-    "WeightMagnitude",
-    "backend",
-    "build",
-    "default_target",
-    "frontal",
-    "plasticity",
-    "plots",
-]
+#: module (relative to this package) -> the public names it gives to ``neurosim``
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    ".backend": ("DopamineSignal", "Simulation", "build", "default_target"),
+    ".connectivity": ("ConductionDelay", "ExponentialKernel", "GaussianKernel", "UniformKernel"),
+    ".frontal": (
+        "AssemblyBandit",
+        "ConstantRate",
+        "DecreasingRate",
+        "FrontalController",
+        "LowActivity",
+        "NeuronSelection",
+        "PenaltyCount",
+        "Pruner",
+        "RandomDeletion",
+        "Regrowth",
+        "RunningBaseline",
+        "SpikeCountReadout",
+        "TargetSparsity",
+        "WeightMagnitude",
+    ),
+    ".network": (
+        "AllToAll",
+        "ExplicitConnections",
+        "NetworkDescription",
+        "OneToOne",
+        "PoissonBackground",
+        "Population",
+        "Projection",
+        "RateRecording",
+        "SpikeRecording",
+        "StateRecording",
+    ),
+    ".neurons": ("LIF", "AdaptiveLIF", "AdEx", "Izhikevich", "PoissonSource", "SpikeSource"),
+    ".plasticity": (
+        "GraupnerBrunel",
+        "PairSTDP",
+        "RewardConsolidation",
+        "Rule",
+        "RuleCode",
+        "TaggingCapture",
+        "TripletSTDP",
+        "TsodyksMarkram",
+    ),
+    ".plasticity.reward": ("RewardModulated",),
+    ".space": ("Explicit", "Grid", "LayeredColumn", "Sphere", "UniformBox"),
+    ".validation": ("ParameterError",),
+}
+#: subpackages and modules reachable as attributes (``neurosim.plots.raster``)
+_SUBMODULES = ("backend", "frontal", "plasticity", "plots")
+
+_MODULE_OF = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = sorted([*_MODULE_OF, *_SUBMODULES])
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and keep the name here for later lookups."""
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -6,7 +6,9 @@
     neurosim sweep EXPERIMENT --grid KEY=V1,V2 [--grid ...] [--seeds 0,1] [--processes 2] --out DIR
 
 Experiments are the scripts in the repository's ``experiments/`` folder (or ``$NEUROSIM_EXPERIMENTS``) that
-define ``EXPERIMENT``; :mod:`neurosim.registry` finds them.
+define ``EXPERIMENT``; :mod:`neurosim.registry` finds them. ``list`` and ``run NAME --help`` read what each
+script declares (description, config keys) without running it, and the libraries an experiment needs are
+imported only when it runs, so the command answers at once.
 """
 
 from __future__ import annotations
@@ -15,22 +17,29 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .experiment import ExperimentError, add_run_arguments, run_from_args, versions
-from .registry import available, experiments_dir, find_experiment, load_experiment
+from .registry import available, declaration, experiments_dir, find_experiment
 from .sweep import grid, parse_grid, run_sweep
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neurosim", description="3D spiking networks with plasticity")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run an experiment")
-    run.add_argument("experiment")
+    run = sub.add_parser(
+        "run", help="run an experiment", formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    run.add_argument("experiment", action=_DescribeExperiment)
     add_run_arguments(run)
     sub.add_parser("list", help="list the available experiments")
     sub.add_parser("info", help="versions, code generation target and cache location")
-    sweep = sub.add_parser("sweep", help="run an experiment over a grid of config values in parallel")
-    sweep.add_argument("experiment")
+    sweep = sub.add_parser(
+        "sweep",
+        help="run an experiment over a grid of config values in parallel",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument("experiment", action=_DescribeExperiment)
     sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2")
     sweep.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     sweep.add_argument("--processes", type=int, default=2)
@@ -42,9 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_from_args(find_experiment(args.experiment), args)
         if args.command == "list":
             for name, path in sorted(available().items()):
-                exp = load_experiment(path)
-                if exp is not None:
-                    print(f"{name:24s} {exp.description}")
+                declared = declaration(path)
+                if declared is not None:
+                    print(f"{name:24s} {declared.description}")
             return 0
         if args.command == "info":
             return _info()
@@ -64,6 +73,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 1  # pragma: no cover - argparse enforces a command
+
+
+class _DescribeExperiment(argparse.Action):
+    """The EXPERIMENT argument: stores the name and makes ``run NAME --help`` (and ``sweep NAME --help``)
+    show that experiment's description and config keys, read from its script without running it."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        path = available().get(values)
+        declared = declaration(path) if path is not None else None
+        if declared is None:
+            return
+        parser.description = f"{values}: {declared.description}"
+        if declared.config:
+            keys = "\n".join(f"  {key}" for key in declared.config)
+            parser.epilog = f"config keys (--set KEY=VALUE, or a --config TOML file):\n{keys}"
 
 
 def _info() -> int:

@@ -9,28 +9,35 @@ say) is written with its import path ``"package.module:Class"`` and imported aga
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 import tomllib
-from brian2 import Quantity
-from brian2.units import allunits, stdunits
-from brian2.units.fundamentalunits import get_dimensions, get_unit
 
 from .validation import ParameterError
+
+if TYPE_CHECKING:
+    from brian2 import Quantity
 
 T = TypeVar("T", bound="Describable")
 
 _REGISTRY: dict[str, type[Describable]] = {}
 
-_UNIT_NAMESPACE: dict[str, Any] = {}
-for _module in (allunits, stdunits):
-    _UNIT_NAMESPACE.update({k: v for k, v in vars(_module).items() if not k.startswith("_")})
+
+@functools.cache
+def _unit_namespace() -> dict[str, Any]:
+    """Brian2's unit names, the namespace in which quantity strings are read."""
+    from brian2.units import allunits, stdunits
+
+    return {k: v for m in (allunits, stdunits) for k, v in vars(m).items() if not k.startswith("_")}
+
+
 _QUANTITY_RE = re.compile(r"^\s*[-+0-9.eE]+(?:\s*\*\s*[A-Za-z_][\w]*(?:\s*(?:\*\*|\*|/)\s*-?[\w.]+)*)?\s*$")
 
 
@@ -129,6 +136,9 @@ def lookup_type(key: str) -> type[Describable]:
 
 
 def encode_quantity(q: Quantity) -> str | list[Any]:
+    from brian2 import Quantity
+    from brian2.units.fundamentalunits import get_dimensions
+
     arr = np.asarray(q)
     dims = get_dimensions(q)
     if dims == get_dimensions(1):
@@ -146,9 +156,11 @@ def encode_quantity(q: Quantity) -> str | list[Any]:
 def _unit_text(q: Quantity) -> str:
     """A unit name that reads back: the best named unit (``ms``), else the SI form
     (``metre * second ** -1``)."""
+    from brian2.units.fundamentalunits import get_dimensions, get_unit
+
     best = q.get_best_unit()
     name = str(best)
-    if name in _UNIT_NAMESPACE:
+    if name in _unit_namespace():
         return name
     return repr(get_unit(get_dimensions(q)))
 
@@ -157,12 +169,14 @@ def decode_quantity(text: str) -> Quantity:
     if not _QUANTITY_RE.match(text):
         raise ParameterError(f"cannot read '{text}' as a quantity; write e.g. '10 * ms' or '0.5 * mV'")
     try:
-        return eval(text, {"__builtins__": {}}, _UNIT_NAMESPACE)  # noqa: S307 - restricted namespace
+        return eval(text, {"__builtins__": {}}, _unit_namespace())  # noqa: S307 - restricted namespace
     except Exception as err:  # noqa: BLE001
         raise ParameterError(f"cannot read '{text}' as a quantity: {err}") from None
 
 
 def encode(value: Any) -> Any:
+    from brian2 import Quantity
+
     if isinstance(value, Describable):
         return value.to_dict()
     if isinstance(value, Quantity):

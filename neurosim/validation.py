@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from brian2 import DimensionMismatchError, Quantity, Unit
-from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+
+if TYPE_CHECKING:
+    from brian2 import Quantity, Unit
 
 
 class ParameterError(ValueError):
@@ -39,6 +40,9 @@ def check_quantity(
     nonnegative: bool = False,
 ) -> Quantity:
     """Check that ``value`` is a finite scalar with the dimensions of ``unit``; return it."""
+    from brian2 import Quantity
+    from brian2.units.fundamentalunits import get_dimensions, have_same_dimensions
+
     expected = str(unit)
     if not isinstance(value, Quantity) and get_dimensions(unit) != get_dimensions(1):
         fail(owner, name, value, f"expected a quantity in units of {expected} (e.g. 5*{expected})")
@@ -66,6 +70,9 @@ def check_number(
     integer: bool = False,
 ) -> float:
     """Check a dimensionless finite number within [low, high] (open ends as asked)."""
+    from brian2 import Quantity
+    from brian2.units.fundamentalunits import have_same_dimensions
+
     if isinstance(value, Quantity) and not have_same_dimensions(value, 1):
         fail(owner, name, value, "expected a dimensionless number")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, Quantity)):
@@ -109,6 +116,9 @@ def check_name(owner: str, name: str, value: Any) -> str:
 
 
 def same_dimensions(a: Any, b: Any) -> bool:
+    from brian2 import DimensionMismatchError
+    from brian2.units.fundamentalunits import have_same_dimensions
+
     try:
         return have_same_dimensions(a, b)
     except DimensionMismatchError:  # pragma: no cover - have_same_dimensions does not raise

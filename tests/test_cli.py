@@ -81,6 +81,27 @@ def test_list_shows_every_script_of_the_experiments_folder(monkeypatch, capsys):
     assert all(len(line.split(maxsplit=1)) == 2 for line in lines)  # a description on every line
 
 
+def test_run_and_sweep_help_describe_the_experiment_and_its_config_keys(monkeypatch, capsys):
+    """`neurosim run NAME --help` (and `sweep NAME --help`): the experiment's own description and every key
+    of its config with its default, beside the shared options; an unknown NAME gets the general help."""
+    import dataclasses
+
+    monkeypatch.delenv("NEUROSIM_EXPERIMENTS", raising=False)
+    exp = cli.find_experiment("short_term_plasticity")
+    for command in ("run", "sweep"):
+        with pytest.raises(SystemExit) as done:
+            cli.main([command, "short_term_plasticity", "--help"])
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        assert f"short_term_plasticity: {exp.description}" in out
+        for field in dataclasses.fields(exp.config_type):
+            assert re.search(rf"^  {field.name}: \S.* = {re.escape(repr(field.default))}", out, flags=re.M)
+    assert "--set KEY=VALUE" in out and "--grid KEY=V1,V2" in out
+    with pytest.raises(SystemExit):
+        cli.main(["run", "nope", "--help"])
+    assert "usage: neurosim run" in capsys.readouterr().out
+
+
 def test_info_reports_versions_target_and_cache(capsys):
     """`neurosim info`: versions, the code generation target (numpy in the tests) and the cache location."""
     assert cli.main(["info"]) == 0

@@ -19,11 +19,11 @@ from typing import Any
 from brian2 import Equations, second
 from brian2.core.functions import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS
 
-from ..serialization import _UNIT_NAMESPACE
+from ..serialization import _unit_namespace
 from ..validation import check_quantity
 from .rule import SHARED_SYMBOLS, Rule, RuleCode, RuleError, constants
 
-BUILTINS = frozenset(DEFAULT_FUNCTIONS) | frozenset(DEFAULT_CONSTANTS) | frozenset(_UNIT_NAMESPACE)
+BUILTINS = frozenset(DEFAULT_FUNCTIONS) | frozenset(DEFAULT_CONSTANTS) | frozenset(_unit_namespace())
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_]\w*)")
 _ASSIGN = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:[-+*/]?=)(?!=)")
 

@@ -44,6 +44,7 @@ class ControllerConfig:
     selection: NeuronSelection | None = None  # assemblies that may take part
     bandit: AssemblyBandit | None = None  # learns which assembly to select
     consolidate_above: float | None = None  # a signal at least this large switches on protein synthesis
+    # (the protein_drive of every consolidation rule: RewardConsolidation, TaggingCapture)
     seed: int = 0  # of the controller's random generator (reward delays, random pruning)
     delay_range: tuple[float, float] = field(init=False)  # reward_delay as (low, high) in seconds
 
@@ -102,7 +103,9 @@ class ControllerConfig:
                     _OWNER,
                     "consolidate_above",
                     self.consolidate_above,
-                    "no population has a consolidation rule (TaggingCapture) with a protein drive",
+                    "it switches on the protein synthesis of a consolidation rule and this network has none: "
+                    "add RewardConsolidation() beside RewardModulated() (reward-driven early LTP) or "
+                    "TaggingCapture() (calcium-driven early LTP) to a projection",
                 )
         return Targets(rules, projections, pruned, drives)
 

@@ -18,9 +18,13 @@ Like the frontal lobe, :class:`FrontalController` sets the goal of a trial and j
    ``pruner.every`` trials prunes (and compacts) the synapses its criteria flag, at the rate its schedule
    sets, then optionally regrows synapses (:mod:`neurosim.frontal.pruning`);
 6. optionally makes rewarded memories last: a signal ≥ ``consolidate_above`` switches on protein synthesis
-   (``<name>_protein_drive`` of the synaptic tagging-and-capture rule,
-   :class:`~neurosim.plasticity.consolidation.TaggingCapture`) for the next trial, turning tagged early LTP
-   into late LTP; unrewarded early changes fade.
+   (``<name>_protein_drive`` of a consolidation rule) until the next trial, turning tagged early LTP into
+   late LTP; unrewarded early changes fade. With
+   :class:`~neurosim.plasticity.reward_consolidation.RewardConsolidation` the reward-driven changes are the
+   early phase, and a strong or repeated reward makes proteins by itself (its ``theta_pro``);
+   ``consolidate_above`` adds the controller's judgement (a large reward-prediction error) as a second
+   trigger. With :class:`~neurosim.plasticity.consolidation.TaggingCapture` the early phase is
+   calcium-driven and the controller's signal is the only reward that reaches it (behavioural tagging).
 
 All controller work happens between runs, once per trial, with vectorised numpy over synapses.
 

@@ -8,6 +8,7 @@ from .consolidation import TaggingCapture, strong_tetanus, tetanus, weak_tetanus
 from .fast_stdp import FastPairSTDP
 from .fast_stp import FastTsodyksMarkram
 from .reward import RewardModulated
+from .reward_consolidation import RewardConsolidation
 from .rule import ROLES, SHARED_SYMBOLS, Rule, RuleCode, RuleError, TimeTable
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
@@ -35,4 +36,5 @@ __all__ = [
     "tetanus",
     "weak_tetanus",
     "RewardModulated",
+    "RewardConsolidation",
 ]

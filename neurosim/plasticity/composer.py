@@ -18,7 +18,9 @@ every other rule that changes ``w``. A weight rule whose ``on_pre`` is timed at 
 (``RuleCode.pre_timing="emission"``) runs it -- with the weight update, or the consuming modifier's
 ``on_pre`` -- when the presynaptic neuron spikes, in a zero-delay pathway; transmission still waits for the
 conduction delay. With a matching consuming modifier, potentiation is deferred
-(:mod:`~neurosim.plasticity.deferral`).
+(:mod:`~neurosim.plasticity.deferral`). Consolidation rules pair only as :func:`check_pairings` allows: reward
+modulation with :class:`~neurosim.plasticity.reward_consolidation.RewardConsolidation`, never with
+:class:`~neurosim.plasticity.consolidation.TaggingCapture`.
 
 Extra presynaptic pathways: ``RuleCode.pathways`` maps a name to ``(statements, extra_delay)``; the
 statements run when a presynaptic spike arrives ``extra_delay`` after the conduction delay (Brian2 runs
@@ -39,8 +41,11 @@ from typing import Any
 
 from brian2 import Equations
 
+from .consolidation import TaggingCapture
 from .deferral import defer, deferral
 from .naming import assigns, namespaced, parse_equations, post_names, pre_names, sort_rest, translate
+from .reward import RewardModulated
+from .reward_consolidation import RewardConsolidation
 from .rule import ROLES, Rule, RuleError
 
 
@@ -90,6 +95,7 @@ def compose(
             )
         prefixes[rule.prefix] = rule
 
+    check_pairings(rules, context)
     translated = [(translate(rule, known_neuron, context), rule) for rule in rules]
     definers = [r for t, r in translated if t.weight]
     changers = [r for t, r in translated if t.writes_dw or t.consumes_dw]
@@ -173,6 +179,35 @@ def compose(
         on_emit=pathway("on_pre", "emission"),
         deferred=plan.prefix if plan is not None else "",
     )
+
+
+def check_pairings(rules: Sequence[Rule], context: str = "projection") -> None:
+    """Refuse the consolidation pairings that cannot share a synapse, naming the rules and what to use.
+
+    Consolidation comes in two forms: :class:`TaggingCapture` (calcium-driven early phase; it defines ``w``,
+    so no reward or weight rule may change it) and :class:`RewardConsolidation` (the early phase is what
+    :class:`RewardModulated` changes, which it therefore needs on the same synapse). One per synapse."""
+    consolidating = [r for r in rules if isinstance(r, (TaggingCapture, RewardConsolidation))]
+    names = [type(r).__name__ for r in consolidating]
+    rewarded = any(isinstance(r, RewardModulated) for r in rules)
+    if len(consolidating) > 1:
+        raise RuleError(
+            f"{context}: incompatible rules {names}: one consolidation rule per synapse; use "
+            "RewardConsolidation() with RewardModulated() for reward-driven early LTP, or TaggingCapture() "
+            "alone for calcium-driven early LTP"
+        )
+    if names == ["TaggingCapture"] and rewarded:
+        raise RuleError(
+            f"{context}: incompatible rules ['RewardModulated', 'TaggingCapture']: TaggingCapture defines "
+            "the weight w from calcium, so reward cannot change it; to consolidate reward-driven changes use "
+            "RewardConsolidation() in place of TaggingCapture()"
+        )
+    if names == ["RewardConsolidation"] and not rewarded:
+        raise RuleError(
+            f"{context}: RewardConsolidation needs RewardModulated() on the same synapse (it consolidates "
+            "the weight changes that reward makes); add RewardModulated() with a weight rule such as "
+            "PairSTDP(), or use TaggingCapture() for calcium-driven early LTP without reward"
+        )
 
 
 @dataclass(frozen=True)

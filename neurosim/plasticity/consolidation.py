@@ -36,7 +36,8 @@ gets the variable ``<name>_protein_drive`` (``stc_protein_drive`` by default), i
 protein synthesis on regardless of the tags: ``sim.set_variable("post", "stc_protein_drive", 1)``, or any
 Brian2 code that writes it. It also gets ``stc_p`` (protein) and ``stc_drive`` (Σ|h − h0| at the last slow
 step). Synapse variables: ``stc_h``, ``stc_z``, ``stc_c``. Every projection onto a population with this rule
-(same ``name``) shares the neuron's protein, as in the model.
+(same ``name``) shares the neuron's protein, as in the model. For early changes made by reward rather than
+calcium, :class:`~neurosim.plasticity.reward_consolidation.RewardConsolidation` shares this protein pool.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class TaggingCapture(Rule):
         fastest = min(
             float(self.tau_p / second), float(self.tau_z / second), float(self.tau_h / second) / 0.1
         )
-        return 10.0 ** math.floor(math.log10(fastest / (100 * self.time_scale))) * second
+        return slow_step(fastest, self.time_scale)
 
     def code(self) -> RuleCode:
         step = self.step
@@ -140,16 +141,8 @@ class TaggingCapture(Rule):
                 "p_rate": self.time_scale / self.tau_p,
                 "z_rate": self.time_scale / self.tau_z,
             },
-            post_equations=(
-                "p : 1  # protein amount\n"
-                "drive : volt  # sum of |h - h0| over incoming synapses at the last slow update\n"
-                "protein_drive : 1  # outside trigger of protein synthesis, in [0, 1]"
-            ),
-            post_regularly=(
-                "synthesis = alpha*clip(int(drive >= theta_pro) + protein_drive, 0, 1)\n"
-                "p = synthesis + (p - synthesis)*exp(-p_rate*clip(t, 0*second, step))\n"
-                "drive = 0*volt"
-            ),
+            post_equations=PROTEIN_POOL.replace("UNIT", "volt"),
+            post_regularly=protein_synthesis("volt", "p_rate"),
             regularly=(
                 f"{_COMMIT}\n"
                 "elapsed = clip(t, 0*second, step)\n"
@@ -163,6 +156,31 @@ class TaggingCapture(Rule):
             # no rest values: calcium is settled lazily together with h (_COMMIT), so zeroing it alone would
             # drop induction not yet settled; it decays by itself
         )
+
+
+#: The protein pool of a neuron (``post_equations``; ``UNIT``: the unit of the early changes).
+PROTEIN_POOL = (
+    "p : 1  # protein amount\n"
+    "drive : UNIT  # sum of the incoming synapses' |early change| at the last slow update\n"
+    "protein_drive : 1  # outside trigger of protein synthesis, in [0, 1]"
+)
+
+
+def protein_synthesis(unit: str, rate: str) -> str:
+    """The protein pool's slow update (``post_regularly``): synthesis while the summed early change reaches
+    ``theta_pro`` or the outside ``protein_drive`` is on; ``p`` relaxes exactly towards the synthesis level
+    at ``rate`` (an expression, per second) over the last slow step; then the sum starts again."""
+    return (
+        "synthesis = alpha*clip(int(drive >= theta_pro) + protein_drive, 0, 1)\n"
+        f"p = synthesis + (p - synthesis)*exp(-{rate}*clip(t, 0*second, step))\n"
+        f"drive = 0*{unit}"
+    )
+
+
+def slow_step(fastest: float, time_scale: float) -> Quantity:
+    """Default step of the slow updates: the largest power of ten (s) at most 1/100 of the fastest slow
+    time constant ``fastest`` (s) divided by ``time_scale``."""
+    return 10.0 ** math.floor(math.log10(fastest / (100 * time_scale))) * second
 
 
 def tetanus(n_pulses: int, *, rate: Quantity = 100 * Hz, start: Quantity = 0 * second) -> Quantity:

@@ -153,7 +153,7 @@ def run(config: Config, ctx: RunContext) -> dict:
     comparison = compare(results)
     text = table(results)
     print(text)
-    (ctx.out / "table.txt").write_text(text + "\n")
+    ctx.write_text("table.txt", text + "\n")
     ctx.write_json("results.json", results)
     ctx.write_json("comparison.json", comparison)
 

@@ -10,21 +10,33 @@ Every run writes into its results directory: ``config.toml`` (the resolved confi
 each file is written atomically. Long runs go through :meth:`RunContext.trials`, which checkpoints after
 every completed trial so that ``--resume`` continues where a killed run stopped and the final results equal
 those of an uninterrupted run with the same seed.
+
+``run.json``'s status tells how a run ended: ``complete``; ``interrupted`` (Ctrl-C: stopped at once, also
+inside a simulation, and resumable); ``failed`` (an exception, recorded with its message in ``run.json`` and
+with its traceback in ``log.txt``); ``running`` while it runs or after the process was killed. Bad input (a
+config value, the seed, an ``--out`` that cannot be written or already holds results) is refused before
+anything is written. The command's exit status: 0 complete, 1 failed, 2 refused, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import hashlib
 import io
 import json
 import logging
+import math
 import pickle
 import platform
+import signal
 import sys
+import tempfile
+import threading
 import time
+import traceback
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +49,10 @@ import tomllib
 
 from .io import atomic_write, atomic_write_json, atomic_write_text
 from .serialization import dumps_toml
-from .validation import ParameterError
+from .validation import ParameterError, check_number
+
+#: Seeds go to numpy's legacy seeding (Brian2's ``seed``), which takes integers below 2**32.
+MAX_SEED = 2**32 - 1
 
 
 class ExperimentError(ParameterError):
@@ -137,34 +152,18 @@ class Experiment:
         resume: bool = False,
         quick: bool = False,
     ) -> dict[str, Any]:
-        """Run into the results directory ``out`` and return the metrics."""
+        """Run into the results directory ``out`` and return the metrics.
+
+        Refuses (:class:`ExperimentError`, nothing written) a bad seed, an ``out`` that cannot be written or
+        holds other results, and a ``resume`` that does not fit the run in ``out`` or finds it complete.
+        Ctrl-C raises ``KeyboardInterrupt`` with ``run.json`` saying ``interrupted``; any other exception
+        propagates with ``run.json`` saying ``failed`` and the traceback in ``log.txt``.
+        """
         out = Path(out)
+        seed = int(check_number(self.name, "seed", seed, low=0, high=MAX_SEED, integer=True))
         fingerprint = _fingerprint(self.name, config, seed)
         run_file = out / "run.json"
-        checkpoint: dict[str, Any] = {}
-        if resume:
-            if not run_file.exists():
-                raise ExperimentError(f"--resume: '{out}' holds no run to resume (no run.json)")
-            previous = json.loads(run_file.read_text())
-            if previous.get("experiment") != self.name:
-                raise ExperimentError(
-                    f"--resume: '{out}' holds a run of experiment '{previous.get('experiment')}', "
-                    f"not '{self.name}'"
-                )
-            if previous.get("fingerprint") != fingerprint:
-                raise ExperimentError(
-                    f"--resume: '{out}' was run with a different config or seed; nothing changed"
-                )
-            ckpt = out / "checkpoint.pkl"
-            if ckpt.exists():
-                checkpoint = pickle.loads(ckpt.read_bytes())
-        elif out.exists() and not out.is_dir():
-            raise ExperimentError(f"--out '{out}' is a file, not a results directory; nothing changed")
-        elif out.exists() and any(out.iterdir()):
-            raise ExperimentError(
-                f"output directory '{out}' already holds results; choose a new --out or pass --resume"
-            )
-        out.mkdir(parents=True, exist_ok=True)
+        checkpoint = _prepare(self.name, out, fingerprint, resume)
         log = _logger(self.name, out / "log.txt")
         info = {
             "experiment": self.name,
@@ -173,22 +172,35 @@ class Experiment:
             "fingerprint": fingerprint,
             "status": "running",
             "versions": versions(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "started": _now(),
         }
-        atomic_write_json(run_file, info)
-        atomic_write_text(out / "config.toml", dumps_toml(to_plain(dataclasses.asdict(config))))
-        ctx = RunContext(self.name, out, seed, quick, log, checkpoint)
-        log.info("running %s (seed %d) into %s", self.name, seed, out)
         t0 = time.perf_counter()
-        metrics = to_plain(dict(self.run(config, ctx)))
-        metrics.setdefault("wall_s", round(time.perf_counter() - t0, 3))
-        atomic_write_json(out / "metrics.json", metrics)
-        atomic_write_text(out / "metrics.csv", _csv(metrics))
-        atomic_write_json(
-            run_file, {**info, "status": "complete", "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        )
-        (out / "checkpoint.pkl").unlink(missing_ok=True)
-        log.info("done in %.1f s", time.perf_counter() - t0)
+        try:
+            with _interrupt_raises():
+                atomic_write_json(run_file, info)
+                atomic_write_text(out / "config.toml", dumps_toml(to_plain(dataclasses.asdict(config))))
+                ctx = RunContext(self.name, out, seed, quick, log, checkpoint)
+                log.info("running %s (seed %d) into %s", self.name, seed, out)
+                metrics = to_plain(dict(self.run(config, ctx)))
+                metrics.setdefault("wall_s", round(time.perf_counter() - t0, 3))
+                atomic_write_json(out / "metrics.json", metrics)
+                atomic_write_text(out / "metrics.csv", _csv(metrics))
+                atomic_write_json(run_file, {**info, "status": "complete", "finished": _now()})
+                (out / "checkpoint.pkl").unlink(missing_ok=True)
+                log.info("done in %.1f s", time.perf_counter() - t0)
+        except KeyboardInterrupt:
+            log.warning(
+                "interrupted after %.1f s; completed trials are kept: run again with --resume to continue",
+                time.perf_counter() - t0,
+            )
+            _record_end(run_file, {**info, "status": "interrupted", "stopped": _now()})
+            raise
+        except BaseException as err:
+            log.error("failed after %.1f s", time.perf_counter() - t0, exc_info=True)
+            _record_end(run_file, {**info, "status": "failed", "error": _describe(err), "stopped": _now()})
+            raise
+        finally:
+            _close(log)
         return metrics
 
     def main(self, argv: Sequence[str] | None = None) -> int:
@@ -209,16 +221,129 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
+    """Run from parsed options and return the exit status: 0 complete, 1 failed (the error is recorded in
+    ``run.json`` and ``log.txt``), 2 refused (bad input, nothing ran), 130 interrupted (resumable)."""
+    out = Path(args.out or f"results/{experiment.name}-seed{args.seed}")
     try:
         config = experiment.make_config(args.config, args.set, quick=args.quick)
-        out = args.out or f"results/{experiment.name}-seed{args.seed}"
         metrics = experiment.execute(config, out, seed=args.seed, resume=args.resume, quick=args.quick)
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if _status(out) == "interrupted":
+            print(
+                f"interrupted: completed trials are kept in {out}; add --resume to continue", file=sys.stderr
+            )
+        else:
+            print("interrupted before the run started; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as err:  # a crash: shown and recorded, without Brian2's report-a-bug hook
+        traceback.print_exc()
+        where = f"; recorded in {out / 'run.json'} and {out / 'log.txt'}" if _status(out) == "failed" else ""
+        print(f"error: {experiment.name} failed: {_describe(err)}{where}", file=sys.stderr)
+        return 1
     print(json.dumps(metrics, indent=2)[:4000])
     print(f"results written to {out}")
     return 0
+
+
+def _resumable(name: str, out: Path, fingerprint: str) -> dict[str, Any]:
+    """The checkpoint of the run in ``out`` that ``--resume`` continues; refuses a run of another
+    experiment, config or seed, a complete run and unreadable files, before anything changes."""
+    run_file, ckpt = out / "run.json", out / "checkpoint.pkl"
+    if not run_file.is_file():
+        raise ExperimentError(f"--resume: '{out}' holds no run to resume (no run.json)")
+    try:
+        previous = json.loads(run_file.read_text())
+        if not isinstance(previous, dict):
+            raise ValueError(f"expected a JSON object, found {type(previous).__name__}")
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ExperimentError(f"--resume: '{run_file}' cannot be read ({err}); nothing changed") from None
+    if previous.get("experiment") != name:
+        raise ExperimentError(
+            f"--resume: '{out}' holds a run of experiment '{previous.get('experiment')}', not '{name}'"
+        )
+    if previous.get("fingerprint") != fingerprint:
+        raise ExperimentError(f"--resume: '{out}' was run with a different config or seed; nothing changed")
+    if previous.get("status") == "complete":
+        raise ExperimentError(
+            f"--resume: the run in '{out}' is already complete (results in {out / 'metrics.json'}); "
+            "nothing to resume, nothing changed"
+        )
+    if not ckpt.exists():
+        return {}
+    try:
+        checkpoint = pickle.loads(ckpt.read_bytes())
+        if not isinstance(checkpoint, dict):
+            raise ValueError(f"expected a dict, found {type(checkpoint).__name__}")
+    except Exception as err:  # noqa: BLE001 - unpickling damaged bytes can raise almost anything
+        raise ExperimentError(
+            f"--resume: checkpoint '{ckpt}' cannot be read ({_describe(err)}); delete it to start the run "
+            "over, nothing changed"
+        ) from None
+    return checkpoint
+
+
+def _prepare(name: str, out: Path, fingerprint: str, resume: bool) -> dict[str, Any]:
+    """Check ``out`` before anything runs: resumable (returns the checkpoint) or new, and writable."""
+    try:
+        checkpoint = _resumable(name, out, fingerprint) if resume else {}
+        if not resume and out.exists() and not out.is_dir():
+            raise ExperimentError(f"--out '{out}' is a file, not a results directory; nothing changed")
+        if not resume and out.exists() and any(out.iterdir()):
+            raise ExperimentError(
+                f"output directory '{out}' already holds results; choose a new --out or pass --resume"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise ExperimentError(
+            f"--out '{out}' cannot be written ({err.strerror or err}); nothing ran"
+        ) from None
+    return checkpoint
+
+
+@contextlib.contextmanager
+def _interrupt_raises() -> typing.Iterator[None]:
+    """Ctrl-C raises ``KeyboardInterrupt`` at once while the run lasts, also inside a simulation.
+
+    Brian2's own SIGINT handler (installed when brian2 is imported, hence the import here) instead ends the
+    current ``Network.run`` early and lets the caller carry on with a cut-short simulation, which then
+    fails far from the cause or, worse, yields results of the wrong length.
+    """
+    import brian2  # noqa: F401
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _record_end(run_file: Path, info: Mapping[str, Any]) -> None:
+    """Record how a run ended in ``run.json``, never hiding the exception that ended it."""
+    with contextlib.suppress(OSError):
+        atomic_write_json(run_file, info)
+
+
+def _status(out: Path) -> str | None:
+    try:
+        return json.loads((out / "run.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def build_config(config_type: type, values: Mapping[str, Any], *, owner: str) -> Any:
@@ -259,6 +384,8 @@ def _coerce(owner: str, key: str, value: Any, hint: Any) -> Any:
             item = args[0] if args else Any
             return tuple(_coerce(owner, key, v, item) for v in value)
     elif hint is float:
+        if isinstance(value, float) and math.isnan(value):  # NaN passes every range check unnoticed
+            raise ExperimentError(f"{owner}: config key '{key}' = nan is not allowed; expected a number")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
     elif hint is int:
@@ -340,12 +467,17 @@ def _logger(name: str, path: Path) -> logging.Logger:
     log = logging.getLogger(f"neurosim.experiment.{name}.{path}")
     log.setLevel(logging.INFO)
     log.propagate = False
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
+    _close(log)
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     return log
+
+
+def _close(log: logging.Logger) -> None:
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
 
 
 def versions() -> dict[str, str]:

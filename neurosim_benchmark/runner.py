@@ -16,7 +16,7 @@ from typing import Any
 
 from brian2 import second
 
-from neurosim.io import atomic_write
+from neurosim.io import atomic_write, atomic_write_text
 
 from .engine_brian2 import run_brian2
 from .engine_nest import run_nest
@@ -62,7 +62,7 @@ def run_isolated(spec: RunSpec, *, timeout: float | None = None) -> dict[str, An
     ``error`` entry instead of ending the benchmark)."""
     with tempfile.TemporaryDirectory(prefix="neurosim_bench_io_") as tmp:
         spec_file, out_file = Path(tmp) / "spec.json", Path(tmp) / "result.json"
-        spec_file.write_text(spec.to_json())
+        atomic_write_text(spec_file, spec.to_json())
         cmd = [sys.executable, "-m", "neurosim_benchmark", str(spec_file), str(out_file)]
         base = {
             "engine": spec.engine,

@@ -75,7 +75,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(toy, tmp_path, monkeypa
     monkeypatch.setenv("TOY_KILL_AT", "4")
     with pytest.raises(KeyboardInterrupt):
         toy.execute(config, tmp_path / "killed", seed=7)
-    assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "running"
+    assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "interrupted"
     ckpt = pickle.loads((tmp_path / "killed" / "checkpoint.pkl").read_bytes())
     assert ckpt["walk"] == full["values"][:4]  # trials 0-3 survived the kill
     # resuming with another config or seed is refused and changes nothing

@@ -29,14 +29,20 @@ names). Limitations: ``cpp_standalone`` simulations cannot be saved or loaded (u
 description holding a user type (a custom rule, say) needs that type importable under the same import path
 when loading; Brian2 objects added to ``sim.network`` by hand after ``build`` are saved, but loading then
 refuses the file (the rebuilt network lacks them) with an error naming them.
+
+Reading checks the file before anything is built: an empty, truncated or damaged file, one of another
+program or of a newer neurosim raises :class:`StateFileError` naming the path and what is wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
 import re
+import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +61,12 @@ FORMAT = "neurosim-state"
 VERSION = 1
 _META = "__meta__"
 _RAND_BUFFER_SIZE = 20000  # brian2.codegen.generators.cython_generator._BUFFER_SIZE (checked at import)
+_REQUIRED = ("t", "description", "states", "clocks", "random")  # metadata every state file holds
+
+
+class StateFileError(ParameterError):
+    """A file that is not a readable neurosim state file (empty, truncated, damaged, of another program or
+    of a newer neurosim); the message names the path and what is wrong."""
 
 
 def write(
@@ -114,7 +126,8 @@ def write(
 
 def read_description(path: str | Path) -> NetworkDescription:
     """The network description stored in a state file (without building anything)."""
-    with np.load(Path(path), allow_pickle=False) as data:
+    _check_header(path)
+    with _reading(path), np.load(Path(path), allow_pickle=False) as data:
         return NetworkDescription.from_dict(_read_meta(data, path)["description"])
 
 
@@ -133,23 +146,31 @@ class StateFile:
 
     @classmethod
     def read(cls, path: str | Path) -> StateFile:
-        with np.load(Path(path), allow_pickle=False) as data:
+        """Read and check the whole file (every array is read, so damage anywhere is found here)."""
+        _check_header(path)
+        with _reading(path), np.load(Path(path), allow_pickle=False) as data:
             meta = _read_meta(data, path)
-            return cls(Path(path), meta, {name: data[name] for name in data.files if name != _META})
+            arrays = {name: data[name] for name in data.files if name != _META}
+        missing = sorted(_references(meta) - set(arrays))
+        if missing:
+            raise StateFileError(f"state file '{path}' is incomplete: entries {missing[:5]} are missing")
+        return cls(Path(path), meta, arrays)
 
     def description(self) -> NetworkDescription:
-        return NetworkDescription.from_dict(self.meta["description"])
+        with _reading(self.path):
+            return NetworkDescription.from_dict(self.meta["description"])
 
     def connections(self, description: NetworkDescription) -> dict[str, Connections]:
         """The stored synapses ``(i, j, distances_um)`` of every projection of ``description``."""
-        return {
-            proj.name: (
-                self.arrays[f"connections/{proj.name}/i"],
-                self.arrays[f"connections/{proj.name}/j"],
-                self.arrays[f"distances/{proj.name}"],
-            )
-            for proj in description.projections
-        }
+        with _reading(self.path):
+            return {
+                proj.name: (
+                    self.arrays[f"connections/{proj.name}/i"],
+                    self.arrays[f"connections/{proj.name}/j"],
+                    self.arrays[f"distances/{proj.name}"],
+                )
+                for proj in description.projections
+            }
 
     def extras(self) -> dict[str, Any]:
         packed = dict(self.meta.get("extras", {}))
@@ -172,8 +193,8 @@ class StateFile:
             states.setdefault(key if key in have else _current_key(key, sim), value)
         stored = set(states)
         if have != stored:
-            raise ValueError(
-                "the state file does not match the rebuilt network: "
+            raise StateFileError(
+                f"state file '{self.path}' does not match the network rebuilt from it: "
                 f"missing from the file {sorted(have - stored)}, not in the network {sorted(stored - have)}"
             )
         sim.network.t_ = meta["t"]
@@ -266,13 +287,64 @@ def _clocks(objects: dict[str, Any]) -> dict[str, Any]:
 
 def _read_meta(data: Any, path: str | Path) -> dict[str, Any]:
     if _META not in data.files:
-        raise ValueError(f"{path} is not a neurosim state file (no {_META} entry)")
+        raise StateFileError(f"'{path}' is not a neurosim state file (no {_META} entry)")
     meta = json.loads(str(data[_META]))
-    if meta.get("format") != FORMAT or meta.get("version", 0) > VERSION:
-        raise ValueError(
-            f"{path}: format {meta.get('format')!r} version {meta.get('version')} is not readable"
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise StateFileError(f"'{path}' is not a neurosim state file (format {found!r}, not {FORMAT!r})")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise StateFileError(
+            f"state file '{path}' has version {version!r}; this neurosim reads versions up to {VERSION}"
         )
+    missing = [key for key in _REQUIRED if key not in meta]
+    if missing:
+        raise StateFileError(f"state file '{path}' is incomplete: its metadata lacks {missing}")
     return meta
+
+
+def _check_header(path: str | Path) -> None:
+    """Refuse files that are not zip archives (what ``.npz`` files are) before numpy guesses at them."""
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if not head:
+        raise StateFileError(f"state file '{path}' is empty")
+    if head.startswith(b"\x93NUMPY"):
+        raise StateFileError(f"'{path}' is not a neurosim state file: it holds a single numpy array")
+    if not head.startswith(b"PK"):
+        raise StateFileError(f"'{path}' is not a neurosim state file: it is not an .npz (zip) archive")
+
+
+def _references(value: Any) -> set[str]:
+    """The names of the arrays that packed metadata refers to."""
+    if isinstance(value, dict):
+        if isinstance(value.get("__array__"), str):
+            return {value["__array__"]}
+        if isinstance(value.get("__ragged__"), str):
+            return {value["__ragged__"] + "/data", value["__ragged__"] + "/lengths"}
+        return set().union(*(_references(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_references(v) for v in value))
+    return set()
+
+
+@contextlib.contextmanager
+def _reading(path: str | Path) -> Iterator[None]:
+    """Turn what numpy, zipfile and json raise on a damaged file into a :class:`StateFileError`."""
+    try:
+        yield
+    except StateFileError:
+        raise
+    except EOFError:
+        raise StateFileError(f"state file '{path}' is empty or cut short") from None
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError) as err:
+        raise StateFileError(
+            f"state file '{path}' is truncated, damaged or not an .npz archive ({err})"
+        ) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise StateFileError(
+            f"'{path}' is not a readable neurosim state file ({type(err).__name__}: {err})"
+        ) from None
 
 
 # -- random state -------------------------------------------------------------------------------------
@@ -385,4 +457,4 @@ def _unpack(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     return value
 
 
-__all__ = ["FORMAT", "VERSION", "StateFile", "read_description", "read_extras", "write"]
+__all__ = ["FORMAT", "VERSION", "StateFile", "StateFileError", "read_description", "read_extras", "write"]

@@ -33,7 +33,7 @@ def write_report(
     summary = summarize_comparison(results, load_results, config)
     summary.update({"config": dataclasses.asdict(config), "seeds": list(config.seeds), "wall_s": wall_s})
     ctx.write_json("results.json", summary)
-    (ctx.out / "results.md").write_text(markdown(summary, config, wall_s))
+    ctx.write_text("results.md", markdown(summary, config, wall_s))
     figures(summary, results, ctx)
     metrics: dict[str, Any] = {"wall_s": round(wall_s, 1)}
     for name, per in summary["tasks"].items():

@@ -1,8 +1,8 @@
 """Learners that run the tasks of :mod:`neurosim.tasks` and report one :class:`ResultRecord`.
 
-The protocol and its helper base live in :mod:`neurosim.learners.base`; the LSTM learner
-(:mod:`neurosim.learners.lstm`, needs torch: ``pip install .[lstm]``) is imported on first use, so the
-package works without torch.
+The protocol and its helper base live in :mod:`neurosim.learners.base`; the conventional learners (LSTM,
+GRU and a small causal Transformer, sharing :mod:`neurosim.learners.torch_sequence`; they need torch:
+``pip install .[lstm]``) are imported on first use, so the package works without torch.
 """
 
 from __future__ import annotations
@@ -22,15 +22,23 @@ from .base import (
     run_task,
 )
 
-_LAZY = {"LSTMLearner", "hidden_size_for_parameters"}
+_TORCH = {
+    "LSTMLearner": "lstm",
+    "hidden_size_for_parameters": "lstm",
+    "GRULearner": "gru",
+    "TransformerLearner": "transformer",
+    "TorchSequenceLearner": "torch_sequence",
+    "size_for_parameters": "torch_sequence",
+}
 _SPIKING = {"SpikingLearner", "SpikingParams"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from . import lstm
+    if name in _TORCH:
+        from . import gru, lstm, torch_sequence, transformer
 
-        return getattr(lstm, name)
+        modules = {"lstm": lstm, "gru": gru, "transformer": transformer, "torch_sequence": torch_sequence}
+        return getattr(modules[_TORCH[name]], name)
     if name in _SPIKING:
         from . import spiking
 
@@ -41,6 +49,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "EvalResult",
     "Fit",
+    "GRULearner",
     "LSTMLearner",
     "Learner",
     "LearnerBase",
@@ -48,9 +57,12 @@ __all__ = [
     "ResultRecord",
     "SpikingLearner",
     "SpikingParams",
+    "TorchSequenceLearner",
     "TrainLog",
+    "TransformerLearner",
     "check_compatible",
     "hidden_size_for_parameters",
     "run_continual",
     "run_task",
+    "size_for_parameters",
 ]

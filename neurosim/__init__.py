@@ -45,6 +45,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     ".network": (
         "AllToAll",
         "ExplicitConnections",
+        "ImposedSpikes",
         "NetworkDescription",
         "OneToOne",
         "PoissonBackground",
@@ -56,6 +57,8 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     ),
     ".neurons": ("LIF", "AdaptiveLIF", "AdEx", "Izhikevich", "PoissonSource", "SpikeSource"),
     ".plasticity": (
+        "FastPairSTDP",
+        "FastTsodyksMarkram",
         "GraupnerBrunel",
         "PairSTDP",
         "RewardConsolidation",

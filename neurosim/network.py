@@ -7,7 +7,13 @@ Weights are split into a physical scale and a dimensionless state: a projection 
 spike, where ``J`` (``weight``, in the unit the target's synapse kind expects: volt for ``delta`` and
 ``exponential`` synapses, dimensionless for ``conductance``) is fixed and ``w`` (initially ``w_init``,
 bounded to ``[w_min, w_max]``) is what plasticity changes. Dale's law: a population is excitatory or
-inhibitory, and every projection from it lands on the matching channel of its target.
+inhibitory, and every projection from it lands on the matching channel of its target. A weight is a size,
+never negative (the source's sign gives the direction); its unit is checked against the target's synapse
+kind when the description is written.
+
+Inputs: :class:`PoissonBackground` (noise) and :class:`ImposedSpikes`, which makes chosen neurons of a
+population that also receives synapses fire at given times, as their own spikes: they reset, become
+refractory and their plasticity rules see them (a pairing protocol's postsynaptic spikes).
 """
 
 from __future__ import annotations
@@ -17,23 +23,46 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from brian2 import Quantity, ms, second, um
+from brian2 import Quantity, ms, second, um, volt
 
 from .connectivity import ConductionDelay, GaussianKernel
-from .neurons import NeuronModel
+from .neurons import NeuronModel, SpikeSource, spike_times
+from .plasticity.fast_stdp import FastPairSTDP
+from .plasticity.fast_stp import FastTsodyksMarkram
 from .plasticity.rule import Rule
 from .serialization import Describable
 from .space import UniformBox
 from .validation import (
     ParameterError,
+    check_bool,
     check_choice,
     check_name,
     check_number,
     check_quantity,
     fail,
+    index_tuple,
+    same_dimensions,
 )
 
 SIGNS = ("excitatory", "inhibitory")
+
+#: Rules that keep their state on the presynaptic neuron, and the per-synapse rule to use on a spike source.
+PER_SYNAPSE_ALTERNATIVE = {FastTsodyksMarkram: "TsodyksMarkram", FastPairSTDP: "PairSTDP"}
+
+
+def check_weight(owner: str, value: Any) -> None:
+    """A weight scale ``J``: a finite size >= 0, a quantity (volt) or a plain number (conductance ratio)."""
+    if isinstance(value, Quantity) and not same_dimensions(value, 1):
+        if not same_dimensions(value, volt):
+            fail(
+                owner,
+                "weight",
+                value,
+                "expected volt (delta, exponential synapses) or a plain number (conductance)",
+            )
+        check_quantity(owner, "weight", value, volt, nonnegative=True)
+    else:
+        check_number(owner, "weight", value, low=0)
 
 
 @dataclass(frozen=True)
@@ -56,6 +85,15 @@ class Population(Describable):
         if not isinstance(self.model, NeuronModel):
             fail(f"Population '{self.name}'", "model", self.model, "expected a neuron model such as LIF()")
         check_choice(f"Population '{self.name}'", "sign", self.sign, SIGNS)
+        if isinstance(self.model, SpikeSource) and self.model.indices and max(self.model.indices) >= self.n:
+            fail(
+                f"Population '{self.name}'",
+                "model.indices",
+                max(self.model.indices),
+                f"SpikeSource indices must lie in [0, {self.n - 1}]",
+            )
+        if not isinstance(self.initial, Mapping) or not all(isinstance(k, str) for k in self.initial):
+            fail(f"Population '{self.name}'", "initial", self.initial, "expected a dict {variable: value}")
         if not hasattr(self.placement, "positions"):
             fail(
                 f"Population '{self.name}'",
@@ -83,8 +121,8 @@ class ExplicitConnections(Describable):
     j: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "i", tuple(int(x) for x in self.i))
-        object.__setattr__(self, "j", tuple(int(x) for x in self.j))
+        object.__setattr__(self, "i", index_tuple("ExplicitConnections", "i", self.i))
+        object.__setattr__(self, "j", index_tuple("ExplicitConnections", "j", self.j))
         if len(self.i) != len(self.j):
             fail("ExplicitConnections", "j", f"{len(self.j)} indices", f"needs as many as i ({len(self.i)})")
 
@@ -111,10 +149,9 @@ class Projection(Describable):
         check_name("Projection", "name", self.name)
         check_name(owner, "source", self.source)
         check_name(owner, "target", self.target)
-        if isinstance(self.weight, Quantity):
-            check_quantity(owner, "weight", self.weight, self.weight, nonnegative=True)
-        else:
-            check_number(owner, "weight", self.weight, low=0)
+        check_weight(owner, self.weight)
+        if not isinstance(self.rules, (tuple, list)):
+            fail(owner, "rules", self.rules, "expected a tuple of rules, e.g. (PairSTDP(),)")
         object.__setattr__(self, "rules", tuple(self.rules))
         for rule in self.rules:
             if not isinstance(rule, Rule):
@@ -125,6 +162,10 @@ class Projection(Describable):
             fail(owner, "w_max", self.w_max, f"must be >= w_min = {self.w_min}")
         if not isinstance(self.w_init, str):
             check_number(owner, "w_init", self.w_init)
+        if not isinstance(self.delay, ConductionDelay):
+            fail(owner, "delay", self.delay, "expected a ConductionDelay(base, velocity)")
+        check_bool(owner, "autapses", self.autapses)
+        check_bool(owner, "periodic", self.periodic)
         if not hasattr(self.connectivity, "probability") and not isinstance(
             self.connectivity, (AllToAll, OneToOne, ExplicitConnections)
         ):
@@ -155,11 +196,37 @@ class PoissonBackground(Describable):
     def __post_init__(self) -> None:
         owner = f"PoissonBackground '{self.name}'"
         check_name("PoissonBackground", "name", self.name)
+        check_name(owner, "target", self.target)
         from brian2 import Hz
 
         check_quantity(owner, "rate", self.rate, Hz, nonnegative=True)
         check_number(owner, "n_sources", self.n_sources, low=1, integer=True)
+        check_weight(owner, self.weight)
         check_choice(owner, "sign", self.sign, SIGNS)
+
+
+@dataclass(frozen=True)
+class ImposedSpikes(Describable):
+    """Neuron ``indices[k]`` of ``target`` fires at ``times[k]``, whatever its input, as its own spike.
+
+    For protocols on neurons that also receive synapses (a pairing protocol's postsynaptic neuron): at each
+    given time the neuron spikes in the time step that contains it (as a ``SpikeSource`` would), resets and
+    becomes refractory as after any spike, and every rule of its incoming and outgoing projections sees the
+    spike. Between imposed spikes the neuron follows its own dynamics and may fire on its own.
+    """
+
+    name: str
+    target: str  # population whose neurons are made to fire (not a spike source)
+    indices: tuple[int, ...]  # neuron of each imposed spike
+    times: Quantity  # time of each imposed spike (>= 0)
+
+    def __post_init__(self) -> None:
+        check_name("ImposedSpikes", "name", self.name)
+        owner = f"ImposedSpikes '{self.name}'"
+        check_name(owner, "target", self.target)
+        indices, times = spike_times(owner, self.indices, self.times)
+        object.__setattr__(self, "indices", indices)
+        object.__setattr__(self, "times", times)
 
 
 @dataclass(frozen=True)
@@ -168,12 +235,18 @@ class SpikeRecording(Describable):
 
     population: str
 
+    def __post_init__(self) -> None:
+        check_name("SpikeRecording", "population", self.population)
+
 
 @dataclass(frozen=True)
 class RateRecording(Describable):
     """Record the population rate (spikes per neuron per time step)."""
 
     population: str
+
+    def __post_init__(self) -> None:
+        check_name("RateRecording", "population", self.population)
 
 
 @dataclass(frozen=True)
@@ -187,11 +260,17 @@ class StateRecording(Describable):
     dt: Quantity | None = None
 
     def __post_init__(self) -> None:
+        check_name("StateRecording", "target", self.target)
+        owner = f"StateRecording '{self.target}'"
         if isinstance(self.variables, str):
             object.__setattr__(self, "variables", (self.variables,))
+        if not isinstance(self.variables, (tuple, list)) or not self.variables:
+            fail(owner, "variables", self.variables, "expected variable names, e.g. ('v',)")
         object.__setattr__(self, "variables", tuple(self.variables))
+        for name in self.variables:
+            check_name(owner, "variables", name)
         if self.indices is not None:
-            object.__setattr__(self, "indices", tuple(int(k) for k in np.atleast_1d(self.indices)))
+            object.__setattr__(self, "indices", index_tuple(owner, "indices", self.indices))
         if self.dt is not None:
             check_quantity(f"StateRecording '{self.target}'", "dt", self.dt, ms, positive=True)
 
@@ -202,14 +281,28 @@ class NetworkDescription(Describable):
 
     populations: tuple[Population, ...]
     projections: tuple[Projection, ...] = ()
-    inputs: tuple[PoissonBackground, ...] = ()
+    inputs: tuple[PoissonBackground | ImposedSpikes, ...] = ()
     recordings: tuple[Describable, ...] = ()
     seed: int = 0  # fixes every random choice: placement, connectivity, initial values, input spikes
     dt: Quantity = 0.1 * ms  # simulation time step
 
     def __post_init__(self) -> None:
-        for name in ("populations", "projections", "inputs", "recordings"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        kinds = {
+            "populations": (Population,),
+            "projections": (Projection,),
+            "inputs": (PoissonBackground, ImposedSpikes),
+            "recordings": (SpikeRecording, RateRecording, StateRecording),
+        }
+        for name, allowed in kinds.items():
+            items = getattr(self, name)
+            if not isinstance(items, (tuple, list)):
+                fail("NetworkDescription", name, items, f"expected a tuple of {allowed[0].__name__}")
+            for item in items:
+                if not isinstance(item, allowed):
+                    fail(
+                        "NetworkDescription", name, item, f"allowed: {', '.join(k.__name__ for k in allowed)}"
+                    )
+            object.__setattr__(self, name, tuple(items))
         check_number("NetworkDescription", "seed", self.seed, low=0, integer=True)
         check_quantity("NetworkDescription", "dt", self.dt, ms, positive=True)
         if self.dt > 10 * ms:
@@ -238,20 +331,69 @@ class NetworkDescription(Describable):
             if pops[proj.target].model.is_source:
                 fail(owner, "target", proj.target, "a spike source cannot receive synapses")
             self._check_connectivity(proj, pops[proj.source], pops[proj.target])
+            self._check_weight_unit(owner, proj.weight, pops[proj.target], pops[proj.source].sign)
+            self._check_source_rules(proj, pops[proj.source])
         for inp in self.inputs:
+            owner = f"{type(inp).__name__} '{inp.name}'"
             if inp.target not in pops:
+                fail(owner, "target", inp.target, f"known populations: {sorted(pops)}")
+            target = pops[inp.target]
+            if isinstance(inp, PoissonBackground):
+                self._check_weight_unit(owner, inp.weight, target, inp.sign)
+            elif target.model.is_source:
+                fail(owner, "target", inp.target, "a spike source fires only its own spikes; give them to it")
+            elif inp.indices and max(inp.indices) >= target.n:
                 fail(
-                    f"PoissonBackground '{inp.name}'",
-                    "target",
-                    inp.target,
-                    f"known populations: {sorted(pops)}",
+                    owner, "indices", max(inp.indices), f"neurons of '{target.name}' are 0 to {target.n - 1}"
                 )
+            else:
+                self._check_one_spike_per_step(owner, inp.indices, inp.times)
+        for pop in self.populations:
+            if isinstance(pop.model, SpikeSource):
+                self._check_one_spike_per_step(f"Population '{pop.name}'", pop.model.indices, pop.model.times)
         projs = {p.name for p in self.projections}
         for rec in self.recordings:
             key = getattr(rec, "population", None) or getattr(rec, "target", None)
             allowed = set(pops) | (projs if isinstance(rec, StateRecording) else set())
             if key not in allowed:
                 fail(type(rec).__name__, "target", key, f"known: {sorted(allowed)}")
+
+    def _check_one_spike_per_step(self, owner: str, indices: tuple[int, ...], times: Quantity) -> None:
+        """A neuron fires at most once per time step (Brian2 numbers the step as floor(t/dt + 1e-3))."""
+        steps = np.floor(np.asarray(times / self.dt, dtype=float) + 1e-3).astype(np.int64)
+        pairs = set()
+        for k, step in zip(indices, steps, strict=True):
+            if (k, step) in pairs:
+                fail(
+                    owner, "times", step * self.dt, f"neuron {k} has two spikes in the time step at this time"
+                )
+            pairs.add((k, step))
+
+    @staticmethod
+    def _check_weight_unit(owner: str, weight: Any, target: Population, sign: str) -> None:
+        channel = target.model.channel(sign)
+        if not same_dimensions(weight, channel.unit):
+            unit = "volt" if channel.unit == volt else "a plain number (relative conductance)"
+            kind = f"{type(target.model).__name__}, synapse='{target.model.synapse}'"
+            fail(owner, "weight", weight, f"target '{target.name}' ({kind}) needs a weight in {unit}")
+
+    @staticmethod
+    def _check_source_rules(proj: Projection, source: Population) -> None:
+        """A spike source has no equations, so it cannot hold a rule's per-neuron presynaptic state."""
+        if not source.model.is_source:
+            return
+        for rule in proj.rules:
+            code = rule.code()
+            if code.pre_equations or code.pre_on_spike:
+                use = next((v for k, v in PER_SYNAPSE_ALTERNATIVE.items() if isinstance(rule, k)), None)
+                fail(
+                    f"Projection '{proj.name}'",
+                    "rules",
+                    rule,
+                    f"{type(rule).__name__} keeps per-neuron state on the presynaptic neuron, which a "
+                    f"{type(source.model).__name__} ('{source.name}') cannot hold; use "
+                    + (f"{use}, its per-synapse form" if use else "a rule with per-synapse state"),
+                )
 
     @staticmethod
     def _check_connectivity(proj: Projection, source: Population, target: Population) -> None:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from brian2 import Hz, Quantity, Unit, ms, mV, nS, pA, pF, volt
 
 from .serialization import Describable
-from .validation import check_choice, check_number, check_quantity, fail
+from .validation import check_choice, check_number, check_quantity, fail, index_tuple
 
 SYNAPSE_KINDS = ("delta", "exponential", "conductance")
 
@@ -191,6 +191,8 @@ class AdEx(NeuronModel):
         self._check_common()
         owner = "AdEx"
         check_quantity(owner, "C", self.C, pF, positive=True)
+        check_quantity(owner, "V_T", self.V_T, mV)
+        check_quantity(owner, "b", self.b, pA)
         check_quantity(owner, "g_L", self.g_L, nS, positive=True)
         check_quantity(owner, "Delta_T", self.Delta_T, mV, positive=True)
         check_quantity(owner, "tau_w", self.tau_w, ms, positive=True)
@@ -226,8 +228,9 @@ class Izhikevich(NeuronModel):
     reset: ClassVar[str] = "v = c; u += d"
 
     def __post_init__(self) -> None:
-        check_choice("Izhikevich", "synapse", self.synapse, SYNAPSE_KINDS)
+        self._check_common()
         check_number("Izhikevich", "a", self.a, low=0, low_open=True)
+        check_number("Izhikevich", "b", self.b)
         check_quantity("Izhikevich", "c", self.c, mV)
         check_quantity("Izhikevich", "d", self.d, mV)
 
@@ -251,6 +254,7 @@ class PoissonSource(NeuronModel):
 
     def __post_init__(self) -> None:
         check_quantity("PoissonSource", "rate", self.rate, Hz, nonnegative=True)
+        check_choice("PoissonSource", "synapse", self.synapse, ("delta",))
 
     def initial_values(self) -> dict[str, Any]:
         return {}
@@ -266,16 +270,35 @@ class SpikeSource(NeuronModel):
     synapse: str = field(default="delta", metadata={"serialize": False})
 
     def __post_init__(self) -> None:
-        import numpy as np
-
-        object.__setattr__(self, "indices", tuple(int(k) for k in self.indices))
-        times = self.times if isinstance(self.times, Quantity) else self.times * ms
-        if len(self.indices) != len(np.atleast_1d(times)):
-            fail("SpikeSource", "times", self.times, f"needs one time per index ({len(self.indices)})")
-        check_quantity("SpikeSource", "times", Quantity(0, dim=times.dim), ms)
-        if len(np.atleast_1d(times)) and float(np.min(times)) < 0:
-            fail("SpikeSource", "times", float(np.min(times / ms)) * ms, "spike times must be >= 0")
+        check_choice("SpikeSource", "synapse", self.synapse, ("delta",))
+        indices, times = spike_times("SpikeSource", self.indices, self.times)
+        object.__setattr__(self, "indices", indices)
         object.__setattr__(self, "times", times)
 
     def initial_values(self) -> dict[str, Any]:
         return {}
+
+
+def spike_times(owner: str, indices: Any, times: Any) -> tuple[tuple[int, ...], Quantity]:
+    """Checked spike trains given as index and time lists: non-negative integer indices, one finite time
+    (>= 0) per index; plain numbers are read as ms (``SpikeSource``, ``ImposedSpikes``)."""
+    import numpy as np
+
+    indices = index_tuple(owner, "indices", indices)
+    if not isinstance(times, Quantity):
+        try:
+            values = np.atleast_1d(np.asarray(times))
+        except (TypeError, ValueError):
+            values = np.asarray(None)
+        if values.dtype.kind not in "iuf":  # numbers only: no bools, strings or objects
+            fail(owner, "times", times, "expected spike times, e.g. [1, 5] * ms")
+        times = values.astype(float) * ms
+    check_quantity(owner, "times", Quantity(0, dim=times.dim), ms)
+    times = np.atleast_1d(times)
+    if times.ndim != 1 or len(indices) != len(times):
+        fail(owner, "times", times, f"needs one time per index ({len(indices)})")
+    if len(times) and not np.all(np.isfinite(np.asarray(times))):
+        fail(owner, "times", times, "spike times must be finite")
+    if len(times) and float(np.min(times)) < 0:
+        fail(owner, "times", float(np.min(times / ms)) * ms, "spike times must be >= 0")
+    return indices, times

@@ -98,9 +98,25 @@ def check_probability(owner: str, name: str, value: Any) -> float:
 
 def check_choice(owner: str, name: str, value: Any, choices: Iterable[Any]) -> Any:
     choices = tuple(choices)
-    if value not in choices:
+    if not any(isinstance(value, type(c)) and value == c for c in choices):  # no array comparisons
         fail(owner, name, value, f"allowed: {', '.join(repr(c) for c in choices)}")
     return value
+
+
+def check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        fail(owner, name, value, "expected True or False")
+    return bool(value)
+
+
+def index_tuple(owner: str, name: str, value: Any) -> tuple[int, ...]:
+    """Neuron or synapse indices: a sequence (or one) of non-negative integers, as a tuple."""
+    arr = np.atleast_1d(np.asarray(value, dtype=object))
+    if arr.ndim != 1 or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and k >= 0 for k in arr
+    ):
+        fail(owner, name, value, "expected non-negative integer indices")
+    return tuple(int(k) for k in arr)
 
 
 def check_name(owner: str, name: str, value: Any) -> str:

@@ -234,14 +234,16 @@ def test_traces_live_on_the_neurons_and_depression_moves_to_emission():
 
 
 def test_spike_source_cannot_hold_presynaptic_traces():
-    desc = NetworkDescription(
-        populations=(
-            Population("src", 2, SpikeSource(indices=(0, 1), times=[1, 2] * ms)),
-            Population("post", 2, LIF()),
-        ),
-        projections=(
-            Projection("syn", "src", "post", weight=1 * mV, connectivity=AllToAll(), rules=(FastPairSTDP(),)),
-        ),
-    )
+    # refused when the description is written, before anything is built
     with pytest.raises(ParameterError, match="per-neuron state.*SpikeSource"):
-        build(desc, target="numpy")
+        NetworkDescription(
+            populations=(
+                Population("src", 2, SpikeSource(indices=(0, 1), times=[1, 2] * ms)),
+                Population("post", 2, LIF()),
+            ),
+            projections=(
+                Projection(
+                    "syn", "src", "post", weight=1 * mV, connectivity=AllToAll(), rules=(FastPairSTDP(),)
+                ),
+            ),
+        )

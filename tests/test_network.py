@@ -203,23 +203,21 @@ def test_unknown_rule_inside_a_whole_description_raises():
     ],
 )
 def test_weight_unit_must_match_target_synapse_kind(target_model, weight):
-    # Raised by build() while making the synapses, before any run (neurosim.network module docstring).
-    desc = NetworkDescription(
-        populations=(Population("src", 3, PoissonSource()), Population("dst", 3, target_model)),
-        projections=(Projection("p", "src", "dst", weight=weight, connectivity=AllToAll()),),
-    )
+    # Raised when the description is written, before any build (neurosim.network module docstring).
     with pytest.raises(ParameterError) as err:
-        build(desc)
+        NetworkDescription(
+            populations=(Population("src", 3, PoissonSource()), Population("dst", 3, target_model)),
+            projections=(Projection("p", "src", "dst", weight=weight, connectivity=AllToAll()),),
+        )
     assert "'weight'" in str(err.value) and target_model.synapse in str(err.value)
 
 
 def test_background_weight_unit_and_recorded_variables_checked_at_build():
-    desc = NetworkDescription(
-        populations=(Population("E", 3, LIF(synapse="conductance")),),
-        inputs=(PoissonBackground("bg", "E", 5 * Hz, 10, 0.1 * mV),),
-    )
     with pytest.raises(ParameterError, match="PoissonBackground 'bg': parameter 'weight'"):
-        build(desc)
+        NetworkDescription(
+            populations=(Population("E", 3, LIF(synapse="conductance")),),
+            inputs=(PoissonBackground("bg", "E", 5 * Hz, 10, 0.1 * mV),),
+        )
     desc = NetworkDescription(
         populations=(Population("E", 3, DELTA),), recordings=(StateRecording("E", ("u",)),)
     )

@@ -1,9 +1,14 @@
-"""Making the Brian2 objects of a network description: groups, synapses, background inputs, monitors.
+"""Making the Brian2 objects of a network description: groups, synapses, inputs, monitors.
 
 :func:`make_objects` turns a :class:`~neurosim.network.NetworkDescription` into Brian2 objects: neuron groups
 with their 3D positions, synapses drawn from the distance kernels (sampled in numpy with a KD-tree and passed
 to Brian2 as index arrays), the rules composed into one synapse model per projection, inputs and monitors.
 Brian2 generates the code for every time step; Python only runs between ``run`` calls.
+
+Imposed spikes (:class:`~neurosim.network.ImposedSpikes`): a ``SpikeGeneratorGroup`` and a zero-delay
+pathway that run before the thresholds of the step; the pathway raises a flag of the target neuron that its
+threshold condition includes (and ends its refractoriness), so the neuron spikes in that very step, resets,
+and its rules' postsynaptic and presynaptic code runs as for any spike.
 
 Layout for speed and memory: a sampled projection's synapses are ordered by source, then by distance (so by
 delay), which makes the synapses that one spike reaches in the same step neighbours in memory; a pathway
@@ -27,6 +32,7 @@ from ..connectivity import sample_connections
 from ..network import (
     AllToAll,
     ExplicitConnections,
+    ImposedSpikes,
     NetworkDescription,
     OneToOne,
     PoissonBackground,
@@ -40,7 +46,7 @@ from ..neurons import PoissonSource, SpikeSource
 from ..plasticity.composer import ComposedSynapse, compose
 from ..plasticity.neuron_code import PostCode, compose_post, compose_pre
 from ..plasticity.rule import TimeTable
-from ..validation import ParameterError, same_dimensions
+from ..validation import ParameterError
 from .background import background_operation, set_seed
 from .objects import Group, Monitor
 from .poisson_stream import SEED_VARIABLE
@@ -66,6 +72,7 @@ class Objects:
     distances: dict[str, np.ndarray]  # µm, one per synapse
     composed: dict[str, ComposedSynapse]
     monitors: dict[str, Monitor]
+    imposed: dict[str, b2.SpikeGeneratorGroup]  # ImposedSpikes input name -> the generator of its spikes
 
 
 def make_objects(d: NetworkDescription, connections: Mapping[str, Connections] | None = None) -> Objects:
@@ -103,16 +110,22 @@ def make_objects(d: NetworkDescription, connections: Mapping[str, Connections] |
         syn, dist, comp = _make_synapses(proj, d, groups, positions, (connections or {}).get(proj.name))
         synapses[proj.name], distances[proj.name], composed[proj.name] = syn, dist, comp
 
-    for inp in d.inputs:  # a run_regularly operation of its group: the network gets it with the group
-        _make_background(inp, d.population(inp.target), groups[inp.target], d.seed)
+    imposed: dict[str, b2.SpikeGeneratorGroup] = {}
+    imposing: list[b2.Synapses] = []
+    for inp in d.inputs:
+        if isinstance(inp, ImposedSpikes):
+            imposed[inp.name], pathway = _make_imposed(inp, d.population(inp.target), groups[inp.target])
+            imposing.append(pathway)
+        else:  # a run_regularly operation of its group: the network gets it with the group
+            _make_background(inp, d.population(inp.target), groups[inp.target], d.seed)
 
     monitors: dict[str, Monitor] = {}
     for rec in d.recordings:
         key, mon = _make_monitor(rec, groups, synapses)
         monitors[key] = mon
 
-    net = b2.Network(*groups.values(), *synapses.values(), *monitors.values())
-    return Objects(net, groups, synapses, positions, distances, composed, monitors)
+    net = b2.Network(*groups.values(), *synapses.values(), *imposed.values(), *imposing, *monitors.values())
+    return Objects(net, groups, synapses, positions, distances, composed, monitors, imposed)
 
 
 #: Refractoriness as a comparison of times, not Brian2's ``timestep(t - lastspike) >= timestep(t_ref)``:
@@ -138,32 +151,25 @@ def _make_group(
 ) -> Group:
     model = pop.model
     name = f"{pop.name}*"
-    if model.is_source and post is not None and post != PostCode():
-        raise ParameterError(
-            f"Population '{pop.name}': its projections' rules keep per-neuron state (e.g. FastPairSTDP's "
-            f"traces), which a {type(model).__name__} cannot hold; use a rule with per-synapse state "
-            "(PairSTDP) or a neuron population"
-        )
     if isinstance(model, PoissonSource):
         return b2.PoissonGroup(pop.n, rates=model.rate, name=name)
-    if isinstance(model, SpikeSource):
-        times = model.times
-        if len(model.indices) and float(np.max(model.indices)) >= pop.n:
-            raise ParameterError(
-                f"Population '{pop.name}': SpikeSource index {max(model.indices)} is not allowed; "
-                f"indices must lie in [0, {pop.n - 1}]"
-            )
-        return b2.SpikeGeneratorGroup(pop.n, np.asarray(model.indices, dtype=int), times, name=name)
+    if isinstance(model, SpikeSource):  # indices and times checked by the description
+        return b2.SpikeGeneratorGroup(pop.n, np.asarray(model.indices, dtype=int), model.times, name=name)
     post = post or PostCode()
     eqs = model.equations() + "\nx : metre (constant)\ny : metre (constant)\nz : metre (constant)"
     eqs += "\n" + post.equations if post.equations else ""
-    if any(inp.target == pop.name for inp in d.inputs):  # the background's seed: data, not compiled code
+    inputs = [inp for inp in d.inputs if inp.target == pop.name]
+    if any(isinstance(inp, PoissonBackground) for inp in inputs):  # the seed: data, not compiled code
         eqs += f"\n{SEED_VARIABLE} : integer (shared, constant)"
+    threshold, reset = model.threshold, model.reset + ("\n" + post.on_spike if post.on_spike else "")
+    if any(isinstance(inp, ImposedSpikes) for inp in inputs):
+        eqs += f"\n{_IMPOSED} : boolean"
+        threshold, reset = f"({threshold}) or {_IMPOSED}", f"{reset}\n{_IMPOSED} = False"
     group = b2.NeuronGroup(
         pop.n,
         eqs,
-        threshold=model.threshold,
-        reset=model.reset + ("\n" + post.on_spike if post.on_spike else ""),
+        threshold=threshold,
+        reset=reset,
         refractory=_REFRACTORY,
         method=("exact", "exponential_euler", "euler"),
         namespace={
@@ -196,12 +202,7 @@ def _make_synapses(
 ) -> tuple[b2.Synapses, np.ndarray, ComposedSynapse]:
     src, tgt = d.population(proj.source), d.population(proj.target)
     owner = f"Projection '{proj.name}'"
-    channel = tgt.model.channel(src.sign)
-    if not same_dimensions(proj.weight, channel.unit):
-        raise ParameterError(
-            f"{owner}: parameter 'weight' = {proj.weight!r} has the wrong unit; target '{tgt.name}' "
-            f"({type(tgt.model).__name__}, synapse='{tgt.model.synapse}') needs a weight in {channel.unit!s}"
-        )
+    channel = tgt.model.channel(src.sign)  # the weight's unit is checked by the description
     sign = "-" if channel.sign < 0 else "+"
     transmission = f"{channel.variable}_post {sign}= J*w*EFFICACY"
     pre_group, post_group = groups[proj.source], groups[proj.target]
@@ -348,15 +349,39 @@ def connect(
     )
 
 
+#: The flag of a neuron whose spike is imposed in this time step (see the module docstring).
+_IMPOSED = "neurosim_imposed"
+
+
+def _make_imposed(
+    inp: ImposedSpikes, pop: Population, group: b2.NeuronGroup
+) -> tuple[b2.SpikeGeneratorGroup, b2.Synapses]:
+    """The generator of ``inp``'s spikes (one per target neuron) and its zero-delay pathway, both run before
+    the thresholds, generator first: the target neuron fires in the step of each imposed time."""
+    generator = b2.SpikeGeneratorGroup(
+        pop.n,
+        np.asarray(inp.indices, dtype=int),
+        inp.times,
+        when="before_thresholds",
+        order=0,
+        name=f"{inp.name}_generator*",
+    )
+    pathway = b2.Synapses(
+        generator, group, on_pre=f"{_IMPOSED}_post = True\nnot_refractory_post = True", name=f"{inp.name}*"
+    )
+    neurons = np.unique(np.asarray(inp.indices, dtype=np.int32))
+    if len(neurons):
+        pathway.connect(i=neurons, j=neurons)
+    else:
+        pathway.connect(False)
+    pathway.pre.when, pathway.pre.order = "before_thresholds", 1
+    return generator, pathway
+
+
 def _make_background(
     inp: PoissonBackground, pop: Population, group: b2.NeuronGroup, seed: int
 ) -> b2.CodeRunner:
-    channel = pop.model.channel(inp.sign)
-    if not same_dimensions(inp.weight, channel.unit):
-        raise ParameterError(
-            f"PoissonBackground '{inp.name}': parameter 'weight' = {inp.weight!r} has the wrong unit; "
-            f"'{pop.name}' needs {channel.unit!s}"
-        )
+    channel = pop.model.channel(inp.sign)  # the weight's unit is checked by the description
     p = float(inp.rate * group.clock.dt)
     if p > 1:
         raise ParameterError(

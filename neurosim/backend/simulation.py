@@ -6,6 +6,20 @@ running, readers that return numpy arrays, compaction (:mod:`.compaction`), stat
 and the dopamine signal of reward-modulated projections (:mod:`.dopamine`). Code above the backend (the
 controller, the learners) reads and writes the network only through these methods and the backend's
 functions, never through Brian2 objects.
+
+Reading and writing state (the protocol author's interface): :meth:`Simulation.variable` and
+:meth:`Simulation.set_variable` take any variable of a population (``"v"``) or projection (``"w"``) by name,
+as numpy arrays in SI units. A rule's variables are namespaced by the rule's prefix (``calcium_rho``,
+``stp_x``); pass ``rule=`` (the rule object or its prefix) to use the rule's own name instead::
+
+    rho = sim.variable("EE", "rho", rule=gb)        # the same as sim.variable("EE", "calcium_rho")
+    sim.set_variable("EE", "rho", 1.0, rule=gb)
+
+A rule's per-neuron variables (``post_equations``, ``pre_equations``) are read through the projection, one
+value per synapse (its neuron's). An unknown name is a :class:`~neurosim.validation.ParameterError` that
+lists the variables there are. Spikes at given times: a ``SpikeSource`` population for input neurons, an
+:class:`~neurosim.network.ImposedSpikes` input for neurons that also receive synapses;
+:meth:`Simulation.set_spike_times` replaces either's spikes between runs.
 """
 
 from __future__ import annotations
@@ -20,7 +34,9 @@ import brian2 as b2
 import numpy as np
 from brian2 import Quantity, second
 
-from ..network import NetworkDescription, duration_steps
+from ..network import ImposedSpikes, NetworkDescription, duration_steps
+from ..neurons import spike_times
+from ..plasticity.rule import Rule
 from ..validation import check_choice, fail
 from .compaction import compact
 from .construct import Connections, make_objects
@@ -61,6 +77,8 @@ class Simulation(BuiltNetwork):
 
     # the rewards scheduled for its reward-modulated projections (DopamineSignal.deliver)
     dopamine: DopamineSignal = field(init=False, repr=False)
+    # ImposedSpikes input name -> the generator of its spikes
+    imposed: dict[str, b2.SpikeGeneratorGroup] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.dopamine = DopamineSignal(self)
@@ -145,32 +163,55 @@ class Simulation(BuiltNetwork):
         return len(self.synapses[projection])
 
     def variable_names(self, target: str) -> list[str]:
-        """The variables of a population or projection (its model's and its rules', e.g. ``reward_c``)."""
-        return [v for v in self._object(target).variables if not v.startswith("_")]
+        """The variables of a population or projection (its model's and its rules', e.g. ``reward_c``; a
+        projection's ``delay``)."""
+        names = [v for v in self._object(target).variables if not v.startswith("_")]
+        return names + ["delay"] if target in self.synapses else names
 
-    def variable(self, target: str, name: str) -> np.ndarray:
+    def variable(self, target: str, name: str, *, rule: Rule | str | None = None) -> np.ndarray:
         """Current values of variable ``name`` of a population or projection (SI units, one per neuron or
-        synapse; a shared variable gives one value; ``delay`` gives a projection's conduction delays)."""
-        return np.asarray(getattr(self._object(target), name)[:])
+        synapse; a shared variable gives one value; ``delay`` gives a projection's conduction delays).
+        ``rule``: one of the projection's rules (or its prefix); ``name`` is then the rule's own name."""
+        return np.asarray(getattr(self._object(target), self._variable_name(target, name, rule))[:])
 
     def set_variable(
-        self, target: str, name: str, value: Any, *, indices: np.ndarray | Sequence[int] | int | None = None
+        self,
+        target: str,
+        name: str,
+        value: Any,
+        *,
+        indices: np.ndarray | Sequence[int] | int | None = None,
+        rule: Rule | str | None = None,
     ) -> None:
         """Set variable ``name`` of a population or projection: a quantity, an array (one value per neuron or
-        synapse) or a Brian2 expression string. ``indices``: only these neurons or synapses (default: all)."""
-        obj = self._object(target)
+        synapse) or a Brian2 expression string. ``indices``: only these neurons or synapses (default: all).
+        ``rule``: as for :meth:`variable`."""
+        obj, name = self._object(target), self._variable_name(target, name, rule)
         if indices is None:
             setattr(obj, name, value)
         else:
             getattr(obj, name)[indices] = value
 
-    def set_spike_times(self, population: str, indices: np.ndarray | Sequence[int], times: Quantity) -> None:
-        """Impose the spikes of a :class:`~neurosim.neurons.SpikeSource` population: neuron ``indices[k]``
-        fires at ``times[k]`` (simulation time; replaces the spikes it was given before)."""
-        group = self._object(population)
-        if not isinstance(group, b2.SpikeGeneratorGroup):
-            fail("set_spike_times", "population", population, "must be a SpikeSource population")
-        group.set_spikes(indices, times)
+    def set_spike_times(self, name: str, indices: np.ndarray | Sequence[int], times: Quantity) -> None:
+        """Replace the spikes of a :class:`~neurosim.neurons.SpikeSource` population or of an
+        :class:`~neurosim.network.ImposedSpikes` input: neuron ``indices[k]`` fires at ``times[k]``
+        (simulation time; spikes before the current time are not emitted)."""
+        owner = f"set_spike_times('{name}')"
+        generator = self.imposed.get(name) or self.groups.get(name)
+        if not isinstance(generator, b2.SpikeGeneratorGroup):
+            sources = [
+                p.name
+                for p in self.description.populations
+                if isinstance(self.groups[p.name], b2.SpikeGeneratorGroup)
+            ]
+            inputs = [i.name for i in self.description.inputs if isinstance(i, ImposedSpikes)]
+            fail(
+                "set_spike_times", "name", name, f"SpikeSource populations {sources}, ImposedSpikes {inputs}"
+            )
+        indices, times = spike_times(owner, indices, times)
+        if indices and max(indices) >= generator.N:
+            fail(owner, "indices", max(indices), f"neurons are 0 to {generator.N - 1}")
+        generator.set_spikes(indices, times)
 
     # -- structure -------------------------------------------------------------------------------------
     def compact(self, projection: str, keep: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -199,6 +240,28 @@ class Simulation(BuiltNetwork):
                 f"nothing records {kind} of '{name}'; add a recording to the description (have {have})"
             )
         return self.monitors[key]
+
+    def _variable_name(self, target: str, name: str, rule: Rule | str | None) -> str:
+        """The Brian2 name of a variable: ``name`` itself, or with ``rule`` its namespaced name (a per-neuron
+        variable of the rule through the projection's ``_pre``/``_post`` view); unknown names fail."""
+        known = have = self.variable_names(target)
+        owner = f"Simulation '{target}'"
+        if rule is None:
+            candidates = [name]
+        else:
+            if target not in self.synapses:
+                fail(owner, "rule", rule, "rules belong to projections; give a projection's name")
+            rules = self.description.projection(target).rules
+            prefixes = [r.prefix for r in rules]
+            prefix = rule if isinstance(rule, str) else rule.prefix if rule in rules else None
+            if prefix not in prefixes:
+                fail(owner, "rule", rule, f"the projection's rules have prefixes {prefixes}")
+            candidates = [f"{prefix}_{name}{side}" for side in ("", "_post", "_pre")]
+            known = [v for v in known if v.startswith(f"{prefix}_")]
+        found = next((c for c in candidates if c in have), None)
+        if found is None or not isinstance(name, str):
+            fail(owner, "name", name, f"known variables: {sorted(known)}")
+        return found
 
     def _object(self, target: str) -> Group | b2.Synapses:
         if target in self.groups:
@@ -257,6 +320,7 @@ def build(
         o.composed,
         o.monitors,
     )
+    sim.imposed = o.imposed
     if target == "cpp_standalone":
         sim.directory = Path(directory) if directory else standalone_directory(description)
     return sim

@@ -80,9 +80,9 @@ class RewardModulated(Rule):
         check_number(owner, "tonic", self.tonic)
         if self.horizon < 2 * self.period:
             fail(owner, "horizon", self.horizon, f"must be at least 2 update periods ({2 * self.period})")
+        check_number(owner, "clip_floor", self.clip_floor, low=0, low_open=True)
         if self.clip_epsilon is not None:
             check_number(owner, "clip_epsilon", self.clip_epsilon, low=0, low_open=True)
-            check_number(owner, "clip_floor", self.clip_floor, low=0, low_open=True)
             ratio = float(self.clip_window / self.period)
             if abs(ratio - round(ratio)) > 1e-6:
                 fail(

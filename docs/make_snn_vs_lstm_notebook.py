@@ -244,7 +244,7 @@ plt.show()""",
   hyperparameters; `config` is the resolved configuration of the run.
 - Rerun with other settings: `neurosim run compare_lstm --set assoc_patterns=20 --out results/p20`, or sweep
   a key in parallel: `neurosim sweep compare_lstm --grid assoc_patterns=5,10,20 --quick --out results/sweep`.
-- Add your own task or learner (README, "Adding a task or a learner"): it then runs through the same
+- Add your own task or learner (docs/extending.md): it then runs through the same
   protocol and reports the same fields.""",
     ),
 ]

@@ -28,7 +28,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import pickle
 import platform
 import signal
@@ -36,8 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import traceback
-import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,18 +44,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
 
+from .configs import ExperimentError, build_config, parse_value, to_plain
 from .io import atomic_write, atomic_write_json, atomic_write_text
 from .serialization import dumps_toml
 from .validation import ParameterError, check_number
 
 #: Seeds go to numpy's legacy seeding (Brian2's ``seed``), which takes integers below 2**32.
 MAX_SEED = 2**32 - 1
-
-
-class ExperimentError(ParameterError):
-    """An experiment cannot run as asked (bad config, wrong directory, unknown name)."""
 
 
 @dataclass
@@ -96,6 +91,7 @@ class RunContext:
                 self._checkpoint[key] = done
                 self._save_checkpoint()
                 bar.update(1)
+                _stop_if_interrupted()
         return done
 
     def save_figure(self, fig: Any, name: str) -> Path:
@@ -182,6 +178,7 @@ class Experiment:
                 ctx = RunContext(self.name, out, seed, quick, log, checkpoint)
                 log.info("running %s (seed %d) into %s", self.name, seed, out)
                 metrics = to_plain(dict(self.run(config, ctx)))
+                _stop_if_interrupted()
                 metrics.setdefault("wall_s", round(time.perf_counter() - t0, 3))
                 atomic_write_json(out / "metrics.json", metrics)
                 atomic_write_text(out / "metrics.csv", _csv(metrics))
@@ -318,11 +315,28 @@ def _interrupt_raises() -> typing.Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    _INTERRUPTED.clear()
+    previous = signal.signal(signal.SIGINT, _on_interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+#: Set by Ctrl-C during a run. Python drops an exception raised inside a finalizer ("Exception ignored
+#: in ..."), so a Ctrl-C that lands in one is lost; the run then stops at its next checkpoint instead.
+_INTERRUPTED = threading.Event()
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def _stop_if_interrupted() -> None:
+    """Raise the ``KeyboardInterrupt`` of a Ctrl-C that a finalizer swallowed."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def _record_end(run_file: Path, info: Mapping[str, Any]) -> None:
@@ -346,71 +360,6 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def build_config(config_type: type, values: Mapping[str, Any], *, owner: str) -> Any:
-    """Make ``config_type`` from ``values``, rejecting unknown keys and values of the wrong type."""
-    fields = {f.name: f for f in dataclasses.fields(config_type)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ExperimentError(f"{owner}: unknown config key(s) {unknown}; allowed: {sorted(fields)}")
-    hints = typing.get_type_hints(config_type)
-    checked = {}
-    for key, value in values.items():
-        checked[key] = _coerce(owner, key, value, hints.get(key, Any))
-    try:
-        return config_type(**checked)
-    except ParameterError:
-        raise
-    except (TypeError, ValueError) as err:
-        raise ExperimentError(f"{owner}: invalid config: {err}") from None
-
-
-def _coerce(owner: str, key: str, value: Any, hint: Any) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        for option in args:
-            try:
-                return _coerce(owner, key, value, option)
-            except ExperimentError:
-                continue
-        raise ExperimentError(f"{owner}: config key '{key}' = {value!r} has the wrong type; expected {hint}")
-    if hint is type(None):
-        if value is None:
-            return None
-    elif origin in (tuple, list) or hint in (tuple, list):
-        if isinstance(value, (list, tuple)):
-            item = args[0] if args else Any
-            return tuple(_coerce(owner, key, v, item) for v in value)
-    elif hint is float:
-        if isinstance(value, float) and math.isnan(value):  # NaN passes every range check unnoticed
-            raise ExperimentError(f"{owner}: config key '{key}' = nan is not allowed; expected a number")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif isinstance(hint, type) and isinstance(value, hint):
-        return value
-    expected = getattr(hint, "__name__", str(hint))
-    raise ExperimentError(f"{owner}: config key '{key}' = {value!r} has the wrong type; expected {expected}")
-
-
-def parse_value(raw: str) -> Any:
-    """A ``--set``/``--grid`` value: a TOML value (``3``, ``0.5``, ``true``, ``[1, 2]``) or else the text."""
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
 def save_png(fig: Any, path: Path, **savefig: Any) -> Path:
     """Write a matplotlib figure as PNG atomically (like every result file) and close it."""
     import matplotlib.pyplot as plt
@@ -426,22 +375,6 @@ def _fingerprint(name: str, config: Any, seed: int) -> str:
         {"name": name, "config": to_plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def to_plain(value: Any) -> Any:
-    """``value`` as plain JSON data (mappings, lists, numbers, strings): arrays, numpy scalars and paths
-    converted."""
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def _csv(metrics: Mapping[str, Any]) -> str:

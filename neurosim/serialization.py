@@ -13,12 +13,12 @@ import functools
 import importlib
 import json
 import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
-import tomllib
 
 from .validation import ParameterError
 

@@ -6,7 +6,7 @@ directory, and the sweep writes ``OUT/sweep.json``, ``OUT/sweep.csv`` and one fi
 Across a cluster: every point is an independent call of :func:`run_point`, so the same sweep runs on
 Dask's distributed scheduler by submitting those calls to a ``dask.distributed.Client`` instead of the local
 process pool (``client.map(run_point, [name]*n, points, dirs, seeds)``) with the results directory on a
-shared file system; see the README.
+shared file system; see docs/extending.md.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from .experiment import ExperimentError, parse_value, save_png, to_plain
+from .configs import ExperimentError, parse_value, to_plain
+from .experiment import save_png
 from .io import atomic_write_json, atomic_write_text
 from .registry import find_experiment
 

@@ -16,10 +16,10 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from neurosim import cli
 from neurosim.io import atomic_write, atomic_write_text

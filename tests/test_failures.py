@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from neurosim import cli
 from neurosim.backend import Simulation, build, read_description, read_extras, save
 from neurosim.backend.statefile import StateFileError
-from neurosim.experiment import ExperimentError, parse_value
+from neurosim.configs import ExperimentError, parse_value
 from neurosim.registry import available, load_experiment
 from neurosim.validation import ParameterError
 

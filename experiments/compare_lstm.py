@@ -10,8 +10,10 @@ continual learning) runs on both backends with identical trials and seeds:
   ``lstm_epochs`` passes over the same trials), sized so that its weights match the spiking network's plastic
   synapses (:func:`~neurosim.learners.lstm.hidden_size_for_parameters`).
 
-One checkpointed unit of work is one task × seed (both backends); extra units sweep the number of stored
-patterns (load). This script defines the comparison (its config, its tasks and learners) and runs the units;
+One unit of work is one task × seed (both backends); extra units sweep the number of stored patterns
+(load). Units are independent: each is stored in the results directory as it finishes, they run in
+``workers`` local processes or, with ``--scheduler ADDRESS``, on a Dask cluster, and ``--resume`` runs only
+the missing ones. This script defines the comparison (its config, its tasks and learners) and runs the units;
 :mod:`neurosim.comparison` reports them: ``results.json`` (``{"tasks": {TASK: {BACKEND: {...}}}, "config",
 "seeds"}``: means over seeds, with ``*_std`` spreads and the per-seed records), ``results.md`` and the
 figures ``accuracy_vs_delay``, ``accuracy_vs_load``, ``accuracy_vs_pruning``, ``accuracy_vs_training`` and
@@ -33,6 +35,7 @@ from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neurosim.cluster import Unit  # noqa: E402
 from neurosim.comparison import TASKS, write_report  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.learners.base import run_task  # noqa: E402
@@ -309,22 +312,18 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
 def _run_units(
     ctx: RunContext, key: str, units: list[dict[str, Any]], config: Config
 ) -> list[dict[str, Any]]:
-    """``ctx.trials`` over ``units`` (checkpointed one by one); with ``workers > 1`` the pending units are
-    computed ahead in a pool of forked processes and handed to ``ctx.trials`` in order. Every unit derives
-    its randomness from its own seed, so the results do not depend on ``workers``."""
-    done = len(ctx._checkpoint.get(key, []))
-    pending = units[done:]
-    if config.workers <= 1 or len(pending) <= 1:
-        return ctx.trials(key, units, lambda u: run_unit(u, config), desc=key)
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(min(config.workers, len(pending))) as pool:
-        ahead = pool.imap(_pool_unit, [(u, config) for u in pending])
-        return ctx.trials(key, units, lambda u: next(ahead), desc=key)
+    """The results of ``units`` in order, each stored in the results directory as it finishes
+    (:meth:`~neurosim.experiment.RunContext.map_units`): ``workers`` forked processes, or the Dask cluster
+    of ``--scheduler``. Every unit derives its randomness from its own seed, so the results do not depend
+    on where or in how many processes the units ran."""
+    calls = [Unit(_unit_key(u), run_unit, (u, config)) for u in units]
+    return ctx.map_units(key, calls, processes=config.workers)
 
 
-def _pool_unit(args: tuple[dict[str, Any], Config]) -> dict[str, Any]:
-    return run_unit(*args)
+def _unit_key(unit: dict[str, Any]) -> str:
+    """``associative_recall-seed0``; a load unit adds its number of patterns: ``...-load5-seed0``."""
+    load = f"-load{unit['overrides']['n_patterns']}" if unit.get("kind") == "load" else ""
+    return f"{unit['task']}{load}-seed{unit['seed']}"
 
 
 def run(config: Config, ctx: RunContext) -> dict[str, Any]:
@@ -356,6 +355,7 @@ EXPERIMENT = Experiment(
     config_type=Config,
     run=run,
     quick_overrides=Config.QUICK,
+    has_units=True,
 )
 
 if __name__ == "__main__":

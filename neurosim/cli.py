@@ -1,9 +1,14 @@
 """The ``neurosim`` command: run, list and sweep experiments, and report the installation.
 
     neurosim run EXPERIMENT [--config FILE] [--set KEY=VALUE ...] [--seed N] [--out DIR] [--resume] [--quick]
+                            [--scheduler ADDRESS]
     neurosim list
     neurosim info
     neurosim sweep EXPERIMENT --grid KEY=V1,V2 [--grid ...] [--seeds 0,1] [--processes 2] --out DIR
+                              [--resume] [--scheduler ADDRESS]
+
+``--scheduler ADDRESS`` runs the units of a sweep (its points) or of an experiment that has units on the
+Dask cluster at ADDRESS (:mod:`neurosim.cluster`) instead of local processes.
 
 Experiments are the scripts in the repository's ``experiments/`` folder (or ``$NEUROSIM_EXPERIMENTS``) that
 define ``EXPERIMENT``; :mod:`neurosim.registry` finds them. ``list`` and ``run NAME --help`` read what each
@@ -45,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep.add_argument("--processes", type=int, default=2)
     sweep.add_argument("--quick", action="store_true")
     sweep.add_argument("--out", required=True)
+    sweep.add_argument("--resume", action="store_true", help="run only the points missing in --out")
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the points on the Dask cluster at ADDRESS (tcp://HOST:PORT)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -66,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seeds=seeds,
                 processes=args.processes,
                 quick=args.quick,
+                scheduler=args.scheduler,
+                resume=args.resume,
             )
             print(f"{len(rows)} runs written to {args.out}")
             return 0

@@ -9,7 +9,9 @@ Every run writes into its results directory: ``config.toml`` (the resolved confi
 (experiment, seed, versions, status), ``metrics.json`` and ``metrics.csv``, figures (PNG) and ``log.txt``;
 each file is written atomically. Long runs go through :meth:`RunContext.trials`, which checkpoints after
 every completed trial so that ``--resume`` continues where a killed run stopped and the final results equal
-those of an uninterrupted run with the same seed.
+those of an uninterrupted run with the same seed. Work made of independent units (one task × seed) goes
+through :meth:`RunContext.map_units` instead: a local process pool, or with ``--scheduler ADDRESS`` a Dask
+cluster (:mod:`neurosim.cluster`), each unit's result stored in the results directory as it finishes.
 
 ``run.json``'s status tells how a run ended: ``complete``; ``interrupted`` (Ctrl-C: stopped at once, also
 inside a simulation, and resumable); ``failed`` (an exception, recorded with its message in ``run.json`` and
@@ -30,6 +32,7 @@ import json
 import logging
 import pickle
 import platform
+import shutil
 import signal
 import sys
 import tempfile
@@ -45,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from .cluster import Unit, connection, map_units
 from .configs import ExperimentError, build_config, parse_value, to_plain
 from .io import atomic_write, atomic_write_json, atomic_write_text
 from .serialization import dumps_toml
@@ -64,6 +68,8 @@ class RunContext:
     quick: bool
     log: logging.Logger
     _checkpoint: dict[str, Any] = dataclasses.field(default_factory=dict)
+    client: Any = None  # a dask.distributed.Client when the run was given --scheduler
+    _unit_stores: list[Path] = dataclasses.field(default_factory=list)
 
     def rng(self, *keys: str | int) -> np.random.Generator:
         """An independent random stream derived from the run's seed and ``keys``."""
@@ -94,6 +100,26 @@ class RunContext:
                 _stop_if_interrupted()
         return done
 
+    def map_units(self, key: str, units: Sequence[Unit], *, processes: int = 1) -> list[Any]:
+        """The results of independent ``units`` in order, each stored in ``OUT/KEY/`` as it finishes.
+
+        Units run in ``processes`` forked processes, or on the Dask cluster of ``--scheduler``; units stored
+        before an interruption are read back, so a resumed run submits only the missing ones and returns
+        what an uninterrupted run would (each unit derives its randomness from its own arguments). The
+        stored units are removed when the run completes, like the checkpoint.
+        """
+        self._unit_stores.append(self.out / key)
+        return map_units(
+            units,
+            self.out / key,
+            processes=processes,
+            start_method="fork",  # the units' functions live in the script, which fresh processes lack
+            client=self.client,
+            after_each=_stop_if_interrupted,
+            desc=key,
+            log=self.log,
+        )
+
     def save_figure(self, fig: Any, name: str) -> Path:
         """Save a matplotlib figure as ``NAME.png`` atomically and close it."""
         return save_png(fig, self.out / f"{name}.png", dpi=120, bbox_inches="tight")
@@ -118,6 +144,7 @@ class Experiment:
     config_type: type
     run: Callable[[Any, RunContext], Mapping[str, Any]]
     quick_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    has_units: bool = False  # run() hands its work to RunContext.map_units, so --scheduler can spread it
 
     def make_config(
         self, file: str | Path | None = None, overrides: Sequence[str] = (), quick: bool = False
@@ -147,25 +174,38 @@ class Experiment:
         seed: int = 0,
         resume: bool = False,
         quick: bool = False,
+        scheduler: str | None = None,
     ) -> dict[str, Any]:
         """Run into the results directory ``out`` and return the metrics.
 
         Refuses (:class:`ExperimentError`, nothing written) a bad seed, an ``out`` that cannot be written or
-        holds other results, and a ``resume`` that does not fit the run in ``out`` or finds it complete.
-        Ctrl-C raises ``KeyboardInterrupt`` with ``run.json`` saying ``interrupted``; any other exception
-        propagates with ``run.json`` saying ``failed`` and the traceback in ``log.txt``.
+        holds other results, a ``resume`` that does not fit the run in ``out`` or finds it complete, and a
+        ``scheduler`` (a Dask scheduler's address) that does not answer or is given to an experiment without
+        units. Ctrl-C raises ``KeyboardInterrupt`` with ``run.json`` saying ``interrupted``; any other
+        exception propagates with ``run.json`` saying ``failed`` and the traceback in ``log.txt``.
         """
-        out = Path(out)
         seed = int(check_number(self.name, "seed", seed, low=0, high=MAX_SEED, integer=True))
-        fingerprint = _fingerprint(self.name, config, seed)
+        if scheduler is not None and not self.has_units:
+            raise ExperimentError(
+                f"--scheduler: experiment '{self.name}' does not split its work into units "
+                "(RunContext.map_units), so it cannot use a cluster; run it without --scheduler"
+            )
+        with connection(scheduler) as client:
+            return self._execute(config, Path(out), seed, resume, quick, client)
+
+    def _execute(
+        self, config: Any, out: Path, seed: int, resume: bool, quick: bool, client: Any
+    ) -> dict[str, Any]:
+        """:meth:`execute` once the seed is checked and the scheduler (if any) connected."""
+        identity = fingerprint(self.name, config, seed)
         run_file = out / "run.json"
-        checkpoint = _prepare(self.name, out, fingerprint, resume)
+        checkpoint = _prepare(self.name, out, identity, resume)
         log = _logger(self.name, out / "log.txt")
         info = {
             "experiment": self.name,
             "seed": seed,
             "quick": quick,
-            "fingerprint": fingerprint,
+            "fingerprint": identity,
             "status": "running",
             "versions": versions(),
             "started": _now(),
@@ -175,7 +215,7 @@ class Experiment:
             with _interrupt_raises():
                 atomic_write_json(run_file, info)
                 atomic_write_text(out / "config.toml", dumps_toml(to_plain(dataclasses.asdict(config))))
-                ctx = RunContext(self.name, out, seed, quick, log, checkpoint)
+                ctx = RunContext(self.name, out, seed, quick, log, checkpoint, client)
                 log.info("running %s (seed %d) into %s", self.name, seed, out)
                 metrics = to_plain(dict(self.run(config, ctx)))
                 _stop_if_interrupted()
@@ -184,6 +224,8 @@ class Experiment:
                 atomic_write_text(out / "metrics.csv", _csv(metrics))
                 atomic_write_json(run_file, {**info, "status": "complete", "finished": _now()})
                 (out / "checkpoint.pkl").unlink(missing_ok=True)
+                for store in ctx._unit_stores:
+                    shutil.rmtree(store, ignore_errors=True)
                 log.info("done in %.1f s", time.perf_counter() - t0)
         except KeyboardInterrupt:
             log.warning(
@@ -215,6 +257,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="results directory (default results/NAME-seedN)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     parser.add_argument("--quick", action="store_true", help="small settings that finish fast")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the experiment's units on the Dask cluster at ADDRESS (tcp://HOST:PORT)",
+    )
 
 
 def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
@@ -223,7 +270,9 @@ def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
     out = Path(args.out or f"results/{experiment.name}-seed{args.seed}")
     try:
         config = experiment.make_config(args.config, args.set, quick=args.quick)
-        metrics = experiment.execute(config, out, seed=args.seed, resume=args.resume, quick=args.quick)
+        metrics = experiment.execute(
+            config, out, seed=args.seed, resume=args.resume, quick=args.quick, scheduler=args.scheduler
+        )
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -245,7 +294,7 @@ def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
     return 0
 
 
-def _resumable(name: str, out: Path, fingerprint: str) -> dict[str, Any]:
+def _resumable(name: str, out: Path, identity: str) -> dict[str, Any]:
     """The checkpoint of the run in ``out`` that ``--resume`` continues; refuses a run of another
     experiment, config or seed, a complete run and unreadable files, before anything changes."""
     run_file, ckpt = out / "run.json", out / "checkpoint.pkl"
@@ -261,7 +310,7 @@ def _resumable(name: str, out: Path, fingerprint: str) -> dict[str, Any]:
         raise ExperimentError(
             f"--resume: '{out}' holds a run of experiment '{previous.get('experiment')}', not '{name}'"
         )
-    if previous.get("fingerprint") != fingerprint:
+    if previous.get("fingerprint") != identity:
         raise ExperimentError(f"--resume: '{out}' was run with a different config or seed; nothing changed")
     if previous.get("status") == "complete":
         raise ExperimentError(
@@ -282,10 +331,10 @@ def _resumable(name: str, out: Path, fingerprint: str) -> dict[str, Any]:
     return checkpoint
 
 
-def _prepare(name: str, out: Path, fingerprint: str, resume: bool) -> dict[str, Any]:
+def _prepare(name: str, out: Path, identity: str, resume: bool) -> dict[str, Any]:
     """Check ``out`` before anything runs: resumable (returns the checkpoint) or new, and writable."""
     try:
-        checkpoint = _resumable(name, out, fingerprint) if resume else {}
+        checkpoint = _resumable(name, out, identity) if resume else {}
         if not resume and out.exists() and not out.is_dir():
             raise ExperimentError(f"--out '{out}' is a file, not a results directory; nothing changed")
         if not resume and out.exists() and any(out.iterdir()):
@@ -370,7 +419,8 @@ def save_png(fig: Any, path: Path, **savefig: Any) -> Path:
     return atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")
 
 
-def _fingerprint(name: str, config: Any, seed: int) -> str:
+def fingerprint(name: str, config: Any, seed: int) -> str:
+    """What identifies a run (experiment, config, seed): ``--resume`` continues only a run that matches."""
     text = json.dumps(
         {"name": name, "config": to_plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True
     )

@@ -1,12 +1,12 @@
-"""Parameter sweeps: run one experiment at many config points in parallel processes and collect a table.
+"""Parameter sweeps: run one experiment at many config points in parallel and collect a table.
 
-Each point runs in its own process (its own Brian2 state) into ``OUT/point-NNN`` with the usual results
-directory, and the sweep writes ``OUT/sweep.json``, ``OUT/sweep.csv`` and one figure per numeric metric.
-
-Across a cluster: every point is an independent call of :func:`run_point`, so the same sweep runs on
-Dask's distributed scheduler by submitting those calls to a ``dask.distributed.Client`` instead of the local
-process pool (``client.map(run_point, [name]*n, points, dirs, seeds)``) with the results directory on a
-shared file system; see docs/extending.md.
+Each point × seed is one unit (:mod:`neurosim.cluster`): a call of :func:`run_point` that runs the experiment
+into ``OUT/point-NNN`` with the usual results directory. The units run in a local pool of fresh processes
+(``--processes``) or on a Dask cluster (``--scheduler ADDRESS``, with ``OUT`` on a file system the workers
+share); each unit's row is stored in ``OUT/units/`` as it finishes, so ``--resume`` runs only the points
+still missing. A point is idempotent: a complete run in its folder is read back and an interrupted one
+resumed, so a unit that Dask runs again after losing its worker continues from its checkpoint. The sweep
+then writes ``OUT/sweep.json``, ``OUT/sweep.csv`` and one figure per numeric metric.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ import io
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from .cluster import Unit, connection, map_units
 from .configs import ExperimentError, parse_value, to_plain
-from .experiment import save_png
+from .experiment import fingerprint, save_png
 from .io import atomic_write_json, atomic_write_text
 from .registry import find_experiment
 
@@ -52,11 +51,18 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
 def run_point(
     name: str, values: Mapping[str, Any], out: str, seed: int, quick: bool = False
 ) -> dict[str, Any]:
-    """Run one sweep point (importable, picklable: what a local pool or a Dask worker calls)."""
+    """Run one sweep point into ``out`` and return its row (importable and picklable: what a local pool or a
+    Dask worker calls). A complete run of this point in ``out`` is read back, an interrupted one resumed."""
     experiment = find_experiment(name)
-    overrides = [f"{k}={json.dumps(v)}" for k, v in values.items()]
-    config = experiment.make_config(None, overrides, quick=quick)
-    metrics = experiment.execute(config, out, seed=seed, quick=quick)
+    config = experiment.make_config(None, _overrides(values), quick=quick)
+    folder = Path(out)
+    previous = _run_record(folder)
+    if previous.get("status") == "complete" and previous.get("fingerprint") == fingerprint(
+        name, config, seed
+    ):
+        metrics = json.loads((folder / "metrics.json").read_text())
+    else:
+        metrics = experiment.execute(config, folder, seed=seed, quick=quick, resume=bool(previous))
     return {**values, "seed": seed, **{k: v for k, v in metrics.items() if _scalar(v)}}
 
 
@@ -68,29 +74,62 @@ def run_sweep(
     seeds: Sequence[int] = (0,),
     processes: int = 2,
     quick: bool = False,
+    scheduler: str | None = None,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run ``name`` at every point × seed in ``processes`` parallel processes; write the table and plots."""
+    """Run ``name`` at every point × seed, in ``processes`` local processes or on the Dask cluster at
+    ``scheduler``; write the table and plots. ``resume`` continues the same sweep in ``out``."""
     experiment = find_experiment(name)
     for point in points:  # fail before anything runs
-        experiment.make_config(None, [f"{k}={json.dumps(v)}" for k, v in point.items()], quick=quick)
+        experiment.make_config(None, _overrides(point), quick=quick)
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ExperimentError(f"sweep: output directory '{out}' already holds results; choose a new --out")
-    out.mkdir(parents=True, exist_ok=True)
-    jobs = [(p, s) for p in points for s in seeds]
-    dirs = [str(out / f"point-{k:03d}") for k in range(len(jobs))]
-    if processes <= 1:
-        rows = [run_point(name, p, d, s, quick) for (p, s), d in zip(jobs, dirs, strict=True)]
-    else:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
-            futures = [
-                pool.submit(run_point, name, p, d, s, quick) for (p, s), d in zip(jobs, dirs, strict=True)
-            ]
-            rows = [f.result() for f in futures]
+    jobs = [(dict(p), s) for p in points for s in seeds]
+    plan = to_plain({"experiment": name, "quick": quick, "jobs": [{"point": p, "seed": s} for p, s in jobs]})
+    _check_out(out, plan, resume)
+    with connection(scheduler) as client:  # an address without a scheduler fails here, before any unit
+        atomic_write_json(out / "plan.json", plan)
+        units = [
+            Unit(f"point-{k:03d}", run_point, (name, p, str(out / f"point-{k:03d}"), s, quick))
+            for k, (p, s) in enumerate(jobs)
+        ]
+        rows = map_units(units, out / "units", processes=processes, client=client, desc=f"sweep {name}")
     atomic_write_json(out / "sweep.json", to_plain({"experiment": name, "rows": rows}))
     atomic_write_text(out / "sweep.csv", _table_csv(rows))
     _plot(rows, list(points[0]) if points else [], out)
     return rows
+
+
+def _check_out(out: Path, plan: Mapping[str, Any], resume: bool) -> None:
+    """A new sweep needs an empty ``out``; ``resume`` needs the same sweep's plan there."""
+    if not resume:
+        if out.exists() and any(out.iterdir()):
+            raise ExperimentError(
+                f"sweep: output directory '{out}' already holds results; choose a new --out"
+            )
+        return
+    try:
+        previous = json.loads((out / "plan.json").read_text())
+    except (OSError, ValueError):
+        raise ExperimentError(
+            f"sweep --resume: '{out}' holds no sweep to resume (no readable plan.json)"
+        ) from None
+    if previous != plan:
+        raise ExperimentError(
+            f"sweep --resume: '{out}' holds a sweep of other points, seeds or experiment; nothing changed"
+        )
+
+
+def _overrides(values: Mapping[str, Any]) -> list[str]:
+    return [f"{k}={json.dumps(v)}" for k, v in values.items()]
+
+
+def _run_record(folder: Path) -> dict[str, Any]:
+    """The point's ``run.json`` (empty if it has none yet)."""
+    try:
+        record = json.loads((folder / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _scalar(v: Any) -> bool:

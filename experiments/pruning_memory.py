@@ -5,11 +5,12 @@ Comput. 10:1759): in a Hebbian associative memory, deleting the synapses of smal
 ("minimal-value deletion") keeps memory performance far better than deleting the same fraction at random;
 overgrowth followed by such deletion is an efficient use of a synapse budget.
 
-A Hopfield network (N neurons, P random ±1 patterns stored with the Hebbian rule w_ij = Σ_μ ξ_i ξ_j / N)
-is pruned pairwise to each deletion fraction with the same criteria that prune the spiking networks
-(:class:`neurosim.frontal.WeightMagnitude` and :class:`~neurosim.frontal.RandomDeletion`, applied with
-:func:`neurosim.frontal.prune_array`); recall is the overlap m = ξ·s/N after asynchronous updates from a cue
-with 10% of the bits flipped (1 = perfect recall). Figure: overlap against the fraction deleted.
+A Hopfield network (N neurons, P random ±1 patterns stored with the Hebbian rule w_ij = Σ_μ ξ_i ξ_j / N,
+:func:`neurosim.associative_memory.hebbian`) is pruned pairwise to each deletion fraction with the same
+criteria that prune the spiking networks (:class:`neurosim.frontal.WeightMagnitude` and
+:class:`~neurosim.frontal.RandomDeletion`, applied with :func:`neurosim.frontal.prune_array`); recall is the
+overlap m = ξ·s/N after asynchronous updates from a cue with 10% of the bits flipped (1 = perfect recall;
+:func:`~neurosim.associative_memory.hopfield_recall`). Figure: overlap against the fraction deleted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neurosim.associative_memory import hebbian, hopfield_recall  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.frontal import RandomDeletion, WeightMagnitude, prune_array  # noqa: E402
 from neurosim.validation import check_number  # noqa: E402
@@ -47,28 +49,6 @@ class Config:
         check_number(owner, "repeats", self.repeats, low=1, integer=True)
 
 
-def hebbian(patterns: np.ndarray) -> np.ndarray:
-    """Hopfield 1982 weights of ±1 patterns (rows), zero diagonal."""
-    n = patterns.shape[1]
-    w = patterns.T @ patterns / n
-    np.fill_diagonal(w, 0.0)
-    return w
-
-
-def recall(w: np.ndarray, patterns: np.ndarray, rng: np.random.Generator, flip: float, sweeps: int) -> float:
-    """Mean overlap after asynchronous recall from each pattern with ``flip`` of its bits flipped."""
-    n = w.shape[0]
-    overlaps = []
-    for xi in patterns:
-        s = xi.copy()
-        s[rng.choice(n, int(flip * n), replace=False)] *= -1
-        for _ in range(sweeps):
-            for k in rng.permutation(n):
-                s[k] = 1.0 if w[k] @ s >= 0 else -1.0
-        overlaps.append(float(xi @ s) / n)
-    return float(np.mean(overlaps))
-
-
 def run(config: Config, ctx: RunContext) -> dict:
     import matplotlib
 
@@ -85,7 +65,9 @@ def run(config: Config, ctx: RunContext) -> dict:
             w = hebbian(patterns)
             for name, criterion in criteria.items():
                 pruned = prune_array(w, criterion, fraction, rng=ctx.rng("prune", r, name), symmetric=True)
-                out[name].append(recall(pruned, patterns, ctx.rng("recall", r), config.flip, config.sweeps))
+                out[name].append(
+                    hopfield_recall(pruned, patterns, ctx.rng("recall", r), config.flip, config.sweeps)
+                )
         return {name: float(np.mean(v)) for name, v in out.items()}
 
     results = ctx.trials("fractions", list(config.fractions), trial, desc="deletion fractions")

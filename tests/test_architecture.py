@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "neurosim"
 
@@ -50,8 +48,7 @@ def test_no_import_cycles_at_any_depth():
     """import-linter's ``acyclic_siblings`` contract (pyproject.toml): no cycle between the modules or
     subpackages of any package of neurosim, with imports inside functions and TYPE_CHECKING blocks counted."""
     lint = Path(sys.executable).with_name("lint-imports")
-    if not lint.exists():
-        pytest.skip("import-linter is not installed (pip install -e .[dev])")
+    assert lint.exists(), "import-linter is part of the dev extra: pip install -e .[dev]"
     done = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
 

@@ -337,7 +337,7 @@ def _reading(path: str | Path) -> Iterator[None]:
         raise
     except EOFError:
         raise StateFileError(f"state file '{path}' is empty or cut short") from None
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError) as err:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError) as err:  # zipfile: unknown compression
         raise StateFileError(
             f"state file '{path}' is truncated, damaged or not an .npz archive ({err})"
         ) from None

@@ -24,7 +24,8 @@ __version__ = "0.1.0"
 
 #: module (relative to this package) -> the public names it gives to ``neurosim``
 _PUBLIC: dict[str, tuple[str, ...]] = {
-    ".backend": ("DopamineSignal", "Simulation", "build", "default_target"),
+    ".backend": ("DopamineSignal", "Simulation", "default_target"),
+    ".engines": ("build",),
     ".connectivity": ("ConductionDelay", "ExponentialKernel", "GaussianKernel", "UniformKernel"),
     ".frontal": (
         "AssemblyBandit",
@@ -69,6 +70,8 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "TsodyksMarkram",
     ),
     ".plasticity.reward": ("RewardModulated",),
+    ".plasticity.salience": ("SalienceGated", "SalienceSignal"),
+    ".salience": ("NoveltyDetector",),
     ".space": ("Explicit", "Grid", "LayeredColumn", "Sphere", "UniformBox"),
     ".validation": ("ParameterError",),
 }

@@ -16,7 +16,9 @@ benchmark. Measured results are kept in ``docs/results/benchmark``.
 
 At K ≥ 1000 every engine also runs the network pruned to 10 % of its synapses and the *floor* (the same
 neurons, rules and background with no synapse: the time no pruning goes below; ``--no-pruned``,
-``--no-floor``).
+``--no-floor``). On numpy/cython, neurosim's pruned network is pruned by ``Simulation.compact`` and also
+built fresh with only the kept synapses, alternating ``--repeat`` times (``--no-fresh``): if pruned synapses
+cost nothing, the two take the same time.
 
 Writes ``results.json`` (one entry per run), ``comparison.json`` (neurosim/NEST, neurosim/Brian2, the pruned
 speed-up and the floor of every engine, cost-vs-size exponents), ``table.txt`` and ``cost_vs_size.png`` into
@@ -38,8 +40,9 @@ from brian2 import second
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext, add_run_arguments, run_from_args  # noqa: E402
-from neurosim.validation import check_choice, check_number, fail  # noqa: E402
+from neurosim.validation import check_choice, fail  # noqa: E402
 from neurosim_benchmark import (  # noqa: E402
     CASES,
     ENGINES,
@@ -64,16 +67,18 @@ class Config:
     cases: tuple[str, ...] = ("a", "b", "c")  # plasticity cases (see neurosim_benchmark.CASES)
     engines: tuple[str, ...] = ENGINES  # neurosim, brian2 (hand-written script), nest
     targets: tuple[str, ...] = ("cpp_standalone",)  # Brian2 code generation for neurosim and the script
-    threads: tuple[int, ...] = (1, 2)  # threads (OpenMP for cpp_standalone, NEST threads)
-    duration_s: float = 1.0  # biological seconds simulated per run
-    repeat: int = 3  # simulations per run (cpp_standalone, NEST); the fastest is reported, all are kept
+    threads: tuple[int, ...] = bounded((1, 2), ge=1)  # threads (OpenMP for cpp_standalone, NEST threads)
+    duration_s: float = bounded(1.0, gt=0)  # biological seconds simulated per run
+    repeat: int = bounded(3, ge=1)  # simulations per run (cpp_standalone, NEST); the fastest is reported
     stdp: str = "neuron"  # "neuron": FastPairSTDP, FastTsodyksMarkram; "synapse": their per-synapse forms
     pruned: bool = True  # also run every engine with 10 % of the synapses (K ≥ 1000: the pruning target)
     floor: bool = True  # and with none (K ≥ 1000): the per-neuron time that bounds any pruning speed-up
-    timeout_s: float = 3600.0  # per run
+    fresh: bool = True  # numpy/cython: pruned by compact() vs built fresh, alternating `repeat` times
+    timeout_s: float = bounded(3600.0, gt=0)  # per run
     cache: str = ""  # wiring + build cache ("" = $NEUROSIM_CACHE/benchmark or ~/.cache/neurosim/benchmark)
 
     def __post_init__(self) -> None:
+        check_ranges(self, owner="benchmark")
         for s in self.sizes:
             parse_size(s)
         for c in self.cases:
@@ -82,11 +87,10 @@ class Config:
             check_choice("benchmark", "engines", e, ENGINES)
         for t in self.targets:
             check_choice("benchmark", "targets", t, TARGETS)
-        for t in self.threads:
-            check_number("benchmark", "threads", t, low=1, integer=True)
-        check_number("benchmark", "duration_s", self.duration_s, low=0, low_open=True)
-        check_number("benchmark", "repeat", self.repeat, low=1, integer=True)
         check_choice("benchmark", "stdp", self.stdp, ("neuron", "synapse"))
+
+
+RUNTIME = ("numpy", "cython")  # targets that prune with Simulation.compact
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -108,9 +112,10 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
         for case in config.cases:
             net = BenchmarkNetwork(n=n, k=k, case=case, stdp=config.stdp, seed=seed + 1)
             for engine in config.engines:
-                if engine == "nest" and case == "c":
+                on_nest = engine.startswith("nest")  # NEST scripted by hand, or built from the description
+                if on_nest and case == "c":
                     continue  # no STP+STDP synapse in NEST: compared with NEST's case (b)
-                targets = ("nest",) if engine == "nest" else config.targets
+                targets = ("nest",) if on_nest else config.targets
                 for target in targets:
                     threads = config.threads if target in ("nest", "cpp_standalone") else (1,)
                     for t in threads:
@@ -121,7 +126,13 @@ def specs(config: Config, seed: int, cache: str) -> list[RunSpec]:
                         }
                         for keep in keeps:
                             variant = dataclasses.replace(net, keep=keep)
-                            out.append(RunSpec(engine, variant, threads=t, duration=duration, **kw))
+                            spec = RunSpec(engine, variant, threads=t, duration=duration, **kw)
+                            if 0 < keep < 1 and config.fresh and engine == "neurosim" and target in RUNTIME:
+                                # compact() vs the kept synapses built fresh, alternating: load hits both
+                                fresh = dataclasses.replace(spec, pruning="fresh")
+                                out.extend([spec, fresh] * config.repeat)
+                            else:
+                                out.append(spec)
     return out
 
 
@@ -186,6 +197,8 @@ def run(config: Config, ctx: RunContext) -> dict:
         metrics[f"pruned_speedup_{row['engine']}_{where(row)}"] = row["speedup"]
     for row in comparison["floor"]:
         metrics[f"unpruned_over_floor_{row['engine']}_{where(row)}"] = row["unpruned_over_floor"]
+    for row in comparison["compact_vs_fresh"]:
+        metrics[f"compact_over_fresh_{where(row)}"] = row["ratio"]
     return metrics
 
 
@@ -209,8 +222,8 @@ EXPERIMENT = Experiment(
 def main(argv: list[str] | None = None) -> int:
     """The shared options (``--config``, ``--set``, ``--seed``, ``--out``, ``--resume``, ``--quick``) plus
     shortcuts (``--sizes 2000x100,10000x1000``, ``--cases``, ``--engines``, ``--targets``, ``--threads``,
-    ``--duration``, ``--repeat``, ``--stdp``, ``--no-pruned``, ``--no-floor``, ``--cache``) that become
-    ``--set`` pairs."""
+    ``--duration``, ``--repeat``, ``--stdp``, ``--no-pruned``, ``--no-floor``, ``--no-fresh``, ``--cache``)
+    that become ``--set`` pairs."""
     parser = argparse.ArgumentParser(prog="benchmark", description=EXPERIMENT.description)
     add_run_arguments(parser)
     parser.add_argument("--sizes", help="comma-separated NxK, e.g. 2000x100,10000x1000")
@@ -223,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stdp", choices=("neuron", "synapse"), help="STDP traces per neuron or per synapse")
     parser.add_argument("--no-pruned", action="store_true", help="skip the 90 %% pruned runs")
     parser.add_argument("--no-floor", action="store_true", help="skip the runs without synapses (the floor)")
+    parser.add_argument("--no-fresh", action="store_true", help="skip the fresh builds beside compact()")
     parser.add_argument("--cache", help="wiring and build cache folder")
     args = parser.parse_args(argv)
     shortcuts = {
@@ -249,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         args.set.append("pruned=false")
     if args.no_floor:
         args.set.append("floor=false")
+    if args.no_fresh:
+        args.set.append("fresh=false")
     return run_from_args(EXPERIMENT, args)
 
 

@@ -31,9 +31,9 @@ from neurosim import (  # noqa: E402
     TaggingCapture,
     build,
 )
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.plasticity.consolidation import strong_tetanus, weak_tetanus  # noqa: E402
-from neurosim.validation import check_number  # noqa: E402
 
 HOUR = 3600 * second
 #: scenario -> (strong tetanus at [h], weak tetanus at [h]) for one postsynaptic neuron each
@@ -49,14 +49,12 @@ DRIVE = (0.55, 1.55)  # hours during which the last neuron's protein synthesis i
 
 @dataclass(frozen=True)
 class Config:
-    time_scale: float = 120.0  # divides the slow time constants and the protocol's gaps
-    hours: float = 8.0  # biological time simulated
-    dt_ms: float = 5.0  # simulation step (the rule is exact at spike times; 100 Hz needs <= 10 ms)
+    time_scale: float = bounded(120.0, ge=1, le=600)  # divides slow time constants and gaps
+    hours: float = bounded(8.0, ge=2, le=48)  # biological time simulated
+    dt_ms: float = bounded(5.0, ge=0.01, le=10)  # step (exact at spike times; 100 Hz: <= 10)
 
     def __post_init__(self) -> None:
-        check_number("consolidation", "time_scale", self.time_scale, low=1, high=600)
-        check_number("consolidation", "hours", self.hours, low=2, high=48)
-        check_number("consolidation", "dt_ms", self.dt_ms, low=0.01, high=10)
+        check_ranges(self, owner="consolidation")
 
 
 def _source(name: str, trains: list) -> Population:

@@ -24,29 +24,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurosim.associative_memory import hebbian, hopfield_recall  # noqa: E402
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.frontal import RandomDeletion, WeightMagnitude, prune_array  # noqa: E402
-from neurosim.validation import check_number  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Config:
-    n: int = 400  # neurons
-    patterns: int = 29  # stored patterns (load 0.07; capacity 0.138 N)
-    fractions: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)  # deletion fractions
-    flip: float = 0.1  # fraction of the cue's bits flipped
-    sweeps: int = 10  # asynchronous update sweeps
-    repeats: int = 3  # networks (pattern sets) per fraction
+    n: int = bounded(400, ge=10)  # neurons
+    patterns: int = bounded(29, ge=1)  # stored patterns (load 0.07; capacity 0.138 N)
+    fractions: tuple[float, ...] = bounded((0.0, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98), ge=0, lt=1)
+    flip: float = bounded(0.1, ge=0, le=0.5)  # fraction of the cue's bits flipped
+    sweeps: int = bounded(10, ge=1)  # asynchronous update sweeps
+    repeats: int = bounded(3, ge=1)  # networks (pattern sets) per fraction
 
     def __post_init__(self) -> None:
-        owner = "pruning_memory"
-        check_number(owner, "n", self.n, low=10, integer=True)
-        check_number(owner, "patterns", self.patterns, low=1, integer=True)
-        for f in self.fractions:
-            check_number(owner, "fractions", f, low=0, high=1, high_open=True)
-        check_number(owner, "flip", self.flip, low=0, high=0.5)
-        check_number(owner, "sweeps", self.sweeps, low=1, integer=True)
-        check_number(owner, "repeats", self.repeats, low=1, integer=True)
+        check_ranges(self, owner="pruning_memory")
 
 
 def run(config: Config, ctx: RunContext) -> dict:

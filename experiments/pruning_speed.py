@@ -35,6 +35,7 @@ from neurosim import (  # noqa: E402
     SpikeRecording,
     build,
 )
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.frontal import SynapseStats, WeightMagnitude, select  # noqa: E402
 from neurosim.plasticity.reward import RewardModulated  # noqa: E402
@@ -43,19 +44,17 @@ from neurosim.validation import check_choice, check_number  # noqa: E402
 
 @dataclass(frozen=True)
 class Config:
-    n: int = 2000  # neurons
-    in_degree: float = 1000.0  # mean plastic inputs per neuron before pruning
-    prune: float = 0.9  # fraction of the plastic synapses removed
-    duration_s: float = 1.0  # timed simulation per measurement
+    n: int = bounded(2000, ge=10)  # neurons
+    in_degree: float = bounded(1000.0, ge=1)  # mean plastic inputs per neuron before pruning (< n)
+    prune: float = bounded(0.9, ge=0, lt=1)  # fraction of the plastic synapses removed
+    duration_s: float = bounded(1.0, gt=0)  # timed simulation per measurement
     target: str = "cython"  # Brian2 code generation target
-    dt_ms: float = 0.1
+    dt_ms: float = bounded(0.1, gt=0, le=1)  # simulation step
 
     def __post_init__(self) -> None:
         owner = "pruning_speed"
-        check_number(owner, "n", self.n, low=10, integer=True)
+        check_ranges(self, owner=owner)
         check_number(owner, "in_degree", self.in_degree, low=1, high=self.n - 1)
-        check_number(owner, "prune", self.prune, low=0, high=1, high_open=True)
-        check_number(owner, "duration_s", self.duration_s, low=0, low_open=True)
         check_choice(owner, "target", self.target, ("numpy", "cython"))
 
 

@@ -27,21 +27,21 @@ from neurosim import (  # noqa: E402
     TsodyksMarkram,
     build,
 )
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
-from neurosim.validation import check_number  # noqa: E402
+from neurosim.validation import fail  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Config:
-    rates_hz: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0)  # presynaptic rates, one trial each
-    n_spikes: int = 10  # spikes per train
-    dt_ms: float = 0.1  # simulation step
+    rates_hz: tuple[float, ...] = bounded((5.0, 10.0, 20.0, 40.0), gt=0, le=500)  # one trial each
+    n_spikes: int = bounded(10, ge=2, le=1000)  # spikes per train
+    dt_ms: float = bounded(0.1, gt=0, le=1)  # simulation step
 
     def __post_init__(self) -> None:
-        for r in self.rates_hz:
-            check_number("short_term_plasticity", "rates_hz", r, low=0, low_open=True, high=500)
-        check_number("short_term_plasticity", "n_spikes", self.n_spikes, low=2, high=1000, integer=True)
-        check_number("short_term_plasticity", "dt_ms", self.dt_ms, low=0, low_open=True, high=1)
+        check_ranges(self, owner="short_term_plasticity")
+        if not self.rates_hz:
+            fail("short_term_plasticity", "rates_hz", self.rates_hz, "expected at least one rate")
 
 
 PRESETS = {"depressing": TsodyksMarkram.depressing(), "facilitating": TsodyksMarkram.facilitating()}

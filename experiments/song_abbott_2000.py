@@ -38,32 +38,28 @@ from neurosim import (  # noqa: E402
     build,
     default_target,
 )
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
-from neurosim.validation import check_choice, check_number  # noqa: E402
+from neurosim.validation import check_choice, fail  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Config:
-    n_inputs: int = 1000  # Poisson input fibres
-    input_rate_hz: float = 15.0  # rate of each input
-    g_max: float = 0.01  # peak conductance at w = 1, relative to the leak (J of the projection)
-    a_plus: float = 0.01  # potentiation amplitude (in units of w_max)
-    ratio: float = 1.05  # A-/A+
-    duration_s: float = 100.0  # simulated time
-    dt_ms: float = 0.1  # simulation step
-    sample_s: float = 1.0  # interval between weight snapshots
+    n_inputs: int = bounded(1000, ge=1)  # Poisson input fibres
+    input_rate_hz: float = bounded(15.0, gt=0, lt=1000)  # rate of each input (below 1/dt)
+    g_max: float = bounded(0.01, gt=0)  # peak conductance at w = 1 / leak (J)
+    a_plus: float = bounded(0.01, gt=0, le=1)  # potentiation amplitude (in units of w_max)
+    ratio: float = bounded(1.05, ge=0)  # A-/A+
+    duration_s: float = bounded(100.0, gt=0)  # simulated time
+    dt_ms: float = bounded(0.1, gt=0, le=1)  # simulation step
+    sample_s: float = bounded(1.0, gt=0)  # interval between weight snapshots (<= duration_s)
     target: str = ""  # Brian2 code generation target ("" = neurosim's default)
 
     def __post_init__(self) -> None:
         owner = "song_abbott_2000"
-        check_number(owner, "n_inputs", self.n_inputs, low=1, integer=True)
-        check_number(owner, "input_rate_hz", self.input_rate_hz, low=0, low_open=True)
-        check_number(owner, "g_max", self.g_max, low=0, low_open=True)
-        check_number(owner, "a_plus", self.a_plus, low=0, low_open=True, high=1)
-        check_number(owner, "ratio", self.ratio, low=0)
-        check_number(owner, "duration_s", self.duration_s, low=0, low_open=True)
-        check_number(owner, "dt_ms", self.dt_ms, low=0, low_open=True, high=1)
-        check_number(owner, "sample_s", self.sample_s, low=0, low_open=True)
+        check_ranges(self, owner=owner)
+        if self.sample_s > self.duration_s:
+            fail(owner, "sample_s", self.sample_s, f"must not exceed duration_s = {self.duration_s}")
         if self.target:
             check_choice(owner, "target", self.target, ("numpy", "cython", "cpp_standalone"))
 

@@ -31,9 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from neurosim.configs import bounded, check_ranges  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.registry import available  # noqa: E402
-from neurosim.validation import check_choice, check_number, fail  # noqa: E402
+from neurosim.validation import check_choice, fail  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("brian2", "torch", "matplotlib", "sympy", "scipy")  # libraries the command should not need
@@ -42,17 +43,16 @@ MAIN = "import sys; from neurosim.cli import main; sys.exit(main())"  # what the
 
 @dataclass(frozen=True)
 class Config:
-    repeats: int = 7  # warm calls per command; their median is reported
+    repeats: int = bounded(7, ge=1, le=100)  # warm calls per command; their median is reported
     experiment: str = "song_abbott_2000"  # the NAME of `neurosim run NAME --help`
     baseline: str = ""  # another checkout of neurosim measured the same way ("" = none)
-    budget_s: float = 1.5  # the time each command should answer within (marked in the report)
+    budget_s: float = bounded(1.5, gt=0, le=60)  # each command's time limit (marked)
 
     def __post_init__(self) -> None:
-        check_number("startup", "repeats", self.repeats, low=1, high=100, integer=True)
+        check_ranges(self, owner="startup")
         check_choice("startup", "experiment", self.experiment, tuple(available()))
         if self.baseline and not (Path(self.baseline) / "neurosim" / "__init__.py").is_file():
             fail("startup", "baseline", self.baseline, "expected a checkout (a folder holding neurosim/)")
-        check_number("startup", "budget_s", self.budget_s, low=0, low_open=True)
 
 
 def commands(config: Config) -> dict[str, list[str]]:

@@ -13,11 +13,12 @@ those of an uninterrupted run with the same seed. Work made of independent units
 through :meth:`RunContext.map_units` instead: a local process pool, or with ``--scheduler ADDRESS`` a Dask
 cluster (:mod:`neurosim.cluster`), each unit's result stored in the results directory as it finishes.
 
-``run.json``'s status tells how a run ended: ``complete``; ``interrupted`` (Ctrl-C: stopped at once, also
-inside a simulation, and resumable); ``failed`` (an exception, recorded with its message in ``run.json`` and
-with its traceback in ``log.txt``); ``running`` while it runs or after the process was killed. Bad input (a
-config value, the seed, an ``--out`` that cannot be written or already holds results) is refused before
-anything is written. The command's exit status: 0 complete, 1 failed, 2 refused, 130 interrupted.
+``run.json``'s status: ``complete``; ``interrupted`` (Ctrl-C, or the SIGTERM of a batch scheduler or ``kill``:
+stopped at once, also in a simulation, resumable; the signal is named); ``failed`` (an exception, recorded in
+``run.json``, its traceback in ``log.txt``); ``running`` while it runs or after a SIGKILL (resumable too).
+Bad input (config values, seed, an ``--out`` that cannot be written or holds results) is refused before
+anything is written. Exit status: 0 complete, 1 failed, 2 refused, 130 Ctrl-C (SIGINT), 143 SIGTERM: 128 +
+the signal's number, as a shell reports it, so a batch scheduler (Slurm, PBS) sees why and can requeue.
 """
 
 from __future__ import annotations
@@ -49,13 +50,28 @@ from typing import Any
 import numpy as np
 
 from .cluster import Unit, connection, map_units
-from .configs import ExperimentError, build_config, parse_value, to_plain
+from .configs import ExperimentError, build_config, check_ranges, parse_value, to_plain
 from .io import atomic_write, atomic_write_json, atomic_write_text
 from .serialization import dumps_toml
 from .validation import ParameterError, check_number
 
 #: Seeds go to numpy's legacy seeding (Brian2's ``seed``), which takes integers below 2**32.
 MAX_SEED = 2**32 - 1
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # stop a run cleanly: Ctrl-C, a scheduler's or kill's TERM
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run was stopped by the signal ``signum`` (one of :data:`STOP_SIGNALS`)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+
+def stop_signal(interrupt: KeyboardInterrupt) -> signal.Signals:
+    """The signal behind ``interrupt`` (SIGINT for a plain ``KeyboardInterrupt``); exit status 128 + it."""
+    return signal.Signals(getattr(interrupt, "signum", signal.SIGINT))
 
 
 @dataclass
@@ -182,9 +198,11 @@ class Experiment:
         holds other results, a ``resume`` that does not fit the run in ``out`` or finds it complete, and a
         ``scheduler`` (a Dask scheduler's address) that does not answer or is given to an experiment without
         units. Ctrl-C raises ``KeyboardInterrupt`` with ``run.json`` saying ``interrupted``; any other
-        exception propagates with ``run.json`` saying ``failed`` and the traceback in ``log.txt``.
+        exception propagates with ``run.json`` saying ``failed`` and the traceback in ``log.txt``. SIGTERM
+        is handled like Ctrl-C (it raises :class:`Interrupted`, a ``KeyboardInterrupt``).
         """
         seed = int(check_number(self.name, "seed", seed, low=0, high=MAX_SEED, integer=True))
+        check_ranges(config, owner=self.name)
         if scheduler is not None and not self.has_units:
             raise ExperimentError(
                 f"--scheduler: experiment '{self.name}' does not split its work into units "
@@ -227,12 +245,12 @@ class Experiment:
                 for store in ctx._unit_stores:
                     shutil.rmtree(store, ignore_errors=True)
                 log.info("done in %.1f s", time.perf_counter() - t0)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
+            name, elapsed = stop_signal(err).name, time.perf_counter() - t0
             log.warning(
-                "interrupted after %.1f s; completed trials are kept: run again with --resume to continue",
-                time.perf_counter() - t0,
+                "interrupted after %.1f s (%s); completed trials kept: --resume continues", elapsed, name
             )
-            _record_end(run_file, {**info, "status": "interrupted", "stopped": _now()})
+            _record_end(run_file, {**info, "status": "interrupted", "signal": name, "stopped": _now()})
             raise
         except BaseException as err:
             log.error("failed after %.1f s", time.perf_counter() - t0, exc_info=True)
@@ -246,8 +264,7 @@ class Experiment:
         """Command-line entry shared by ``python experiments/NAME.py`` and ``neurosim run NAME``."""
         parser = argparse.ArgumentParser(prog=self.name, description=self.description)
         add_run_arguments(parser)
-        args = parser.parse_args(argv)
-        return run_from_args(self, args)
+        return run_from_args(self, parser.parse_args(argv))
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -255,7 +272,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one key")
     parser.add_argument("--seed", type=int, default=0, help="seed fixing every random choice (default 0)")
     parser.add_argument("--out", help="results directory (default results/NAME-seedN)")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --out (exit status 130 after Ctrl-C, 143 after SIGTERM)",
+    )
     parser.add_argument("--quick", action="store_true", help="small settings that finish fast")
     parser.add_argument(
         "--scheduler",
@@ -266,7 +287,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
     """Run from parsed options and return the exit status: 0 complete, 1 failed (the error is recorded in
-    ``run.json`` and ``log.txt``), 2 refused (bad input, nothing ran), 130 interrupted (resumable)."""
+    ``run.json`` and ``log.txt``), 2 refused (bad input, nothing ran), 130 interrupted by Ctrl-C and 143
+    stopped by SIGTERM (both resumable)."""
     out = Path(args.out or f"results/{experiment.name}-seed{args.seed}")
     try:
         config = experiment.make_config(args.config, args.set, quick=args.quick)
@@ -276,20 +298,22 @@ def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        name = stop_signal(err).name
         if _status(out) == "interrupted":
             print(
-                f"interrupted: completed trials are kept in {out}; add --resume to continue", file=sys.stderr
+                f"interrupted ({name}): completed trials are kept in {out}; add --resume to continue",
+                file=sys.stderr,
             )
         else:
-            print("interrupted before the run started; nothing was written", file=sys.stderr)
-        return 130
+            print(f"interrupted ({name}) before the run started; nothing was written", file=sys.stderr)
+        return 128 + stop_signal(err)
     except Exception as err:  # a crash: shown and recorded, without Brian2's report-a-bug hook
         traceback.print_exc()
         where = f"; recorded in {out / 'run.json'} and {out / 'log.txt'}" if _status(out) == "failed" else ""
         print(f"error: {experiment.name} failed: {_describe(err)}{where}", file=sys.stderr)
         return 1
-    print(json.dumps(metrics, indent=2)[:4000])
+    print(experiment.console(out) if hasattr(experiment, "console") else json.dumps(metrics, indent=2)[:4000])
     print(f"results written to {out}")
     return 0
 
@@ -353,39 +377,41 @@ def _prepare(name: str, out: Path, identity: str, resume: bool) -> dict[str, Any
 
 @contextlib.contextmanager
 def _interrupt_raises() -> typing.Iterator[None]:
-    """Ctrl-C raises ``KeyboardInterrupt`` at once while the run lasts, also inside a simulation.
+    """Ctrl-C and SIGTERM raise :class:`Interrupted` at once while the run lasts, also inside a simulation.
 
-    Brian2's own SIGINT handler (installed when brian2 is imported, hence the import here) instead ends the
-    current ``Network.run`` early and lets the caller carry on with a cut-short simulation, which then
-    fails far from the cause or, worse, yields results of the wrong length.
+    Python's default for SIGTERM ends the process at once, leaving ``run.json`` "running". Brian2's own
+    SIGINT handler (installed when brian2 is imported, hence the import here) ends the current
+    ``Network.run`` early and lets the caller carry on with a cut-short simulation, which then fails far
+    from the cause or, worse, yields results of the wrong length.
     """
     import brian2  # noqa: F401
 
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
-    _INTERRUPTED.clear()
-    previous = signal.signal(signal.SIGINT, _on_interrupt)
+    _RECEIVED.clear()
+    previous = {s: signal.signal(s, _on_interrupt) for s in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
-#: Set by Ctrl-C during a run. Python drops an exception raised inside a finalizer ("Exception ignored
-#: in ..."), so a Ctrl-C that lands in one is lost; the run then stops at its next checkpoint instead.
-_INTERRUPTED = threading.Event()
+#: The stop signals received during a run. Python drops an exception raised inside a finalizer ("Exception
+#: ignored in ..."), so a signal that lands in one is lost; the run then stops at its next checkpoint.
+_RECEIVED: list[int] = []
 
 
 def _on_interrupt(signum: int, frame: Any) -> None:
-    _INTERRUPTED.set()
-    raise KeyboardInterrupt
+    _RECEIVED.append(signum)
+    raise Interrupted(signum)
 
 
 def _stop_if_interrupted() -> None:
-    """Raise the ``KeyboardInterrupt`` of a Ctrl-C that a finalizer swallowed."""
-    if _INTERRUPTED.is_set():
-        raise KeyboardInterrupt
+    """Raise the :class:`Interrupted` of a stop signal that a finalizer swallowed."""
+    if _RECEIVED:
+        raise Interrupted(_RECEIVED[0])
 
 
 def _record_end(run_file: Path, info: Mapping[str, Any]) -> None:

@@ -34,9 +34,11 @@ class ConfigKey:
     annotation: str  # the type, e.g. "tuple[float, ...]"
     default: str  # the default expression, e.g. "(5.0, 10.0)"; "" when the key has none
     comment: str  # the comment that ends the field's line, without "#"
+    allowed: str = ""  # the range declared with neurosim.configs.bounded, e.g. "> 0, <= 1"
 
     def __str__(self) -> str:
         text = f"{self.name}: {self.annotation}" + (f" = {self.default}" if self.default else "")
+        text += f" ({self.allowed})" if self.allowed else ""
         return f"{text}  # {self.comment}" if self.comment else text
 
 
@@ -158,9 +160,18 @@ def _config_keys(tree: ast.Module, source: str, class_name: str | None) -> tuple
         if annotation.split("[")[0].split(".")[-1] == "ClassVar":
             continue
         default = _text(lines, node.value) if node.value is not None else ""
+        allowed = ""
+        if isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "bounded":
+            default = _text(lines, node.value.args[0]) if node.value.args else ""  # bounded(DEFAULT, gt=0)
+            ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+            limits = [f"{ops[k.arg]} {_text(lines, k.value)}" for k in node.value.keywords if k.arg in ops]
+            finite = [
+                k for k in node.value.keywords if k.arg == "finite" and _text(lines, k.value) == "False"
+            ]
+            allowed = ", ".join(limits + ["inf allowed"] * bool(finite))
         rest = lines[(node.end_lineno or node.lineno) - 1][node.end_col_offset :].decode("utf-8").strip()
         comment = rest[1:].strip() if rest.startswith("#") else ""
-        keys.append(ConfigKey(node.target.id, annotation, default, comment))
+        keys.append(ConfigKey(node.target.id, annotation, default, comment, allowed))
     return tuple(keys)
 
 

@@ -1,5 +1,6 @@
 """The reference network on neurosim itself: ``build(description)`` (which places and samples on its own)
-then ``Simulation.run``; pruned networks are pruned by :meth:`neurosim.Simulation.compact` on runtime targets.
+then ``Simulation.run``; pruned networks are pruned by :meth:`neurosim.Simulation.compact` on runtime targets,
+or (``RunSpec.pruning == "fresh"``, and always on cpp_standalone) built with only the kept synapses.
 
 A pruned run keeps exactly the synapses the other engines keep (:func:`~neurosim_benchmark.wiring.pruned`);
 the number of synapses neurosim built is checked against the shared wiring, so every engine runs the same
@@ -35,25 +36,24 @@ def run_neurosim(spec: RunSpec, w: Wiring, work: Path) -> dict[str, Any]:
     rss0 = rss_mb()
     start = time.perf_counter()
     if net.keep < 1:  # the pruned network: the same synapses as the other engines' subset
-        given = {
-            n: (c[0], c[1], w.distances(n)) for n, c in pruned(w, net.keep, net.seed).connections.items()
-        }
+        kept = pruned(w, net.keep, net.seed)
+        given = {n: (c[0], c[1], kept.distances(n)) for n, c in kept.connections.items()}
+        # compaction needs a runtime target: cpp_standalone always builds the kept synapses only
+        compacting = spec.pruning == "compact" and spec.target != "cpp_standalone"
         sim = build(
             net.description(),
             target=spec.target,
             directory=directory,
             threads=spec.threads,
-            connections=given if spec.target == "cpp_standalone" else None,
+            connections=None if compacting else given,
         )
-        if spec.target != "cpp_standalone":  # runtime targets prune for real (Simulation.compact)
+        if compacting:  # the whole network, then pruned for real
             for name in sim.synapses:
                 i, j = sim.connections(name)
                 gi, gj = given[name][0], given[name][1]
                 keep = np.isin(i.astype(np.int64) * net.n + j, gi.astype(np.int64) * net.n + gj)
                 sim.compact(name, keep)
-            res["pruning"] = "Simulation.compact"
-        else:
-            res["pruning"] = "built with the kept synapses (compaction needs a runtime target)"
+        res["pruning"] = "compact" if compacting else "fresh"
     else:
         sim = build(net.description(), target=spec.target, directory=directory, threads=spec.threads)
     if net.case == "c":

@@ -1,8 +1,10 @@
 """The benchmark's comparison and table: speed-ups against NEST and the hand-written Brian2 script, the
-pruned speed-up and the floor of every engine, cost-vs-size exponents, and a plain-text table of the runs."""
+pruned speed-up and the floor of every engine, neurosim's compacted network against the same synapses built
+fresh, cost-vs-size exponents, and a plain-text table of the runs."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,12 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
     ``unpruned_over_floor`` bounds any pruned speed-up; ``synaptic_speedup`` is the pruned speed-up of the
     time above the floor, ``(T_unpruned − T_floor) / (T_pruned − T_floor)``), and the growth of simulation
     time with the number of synapses (log-log slope over sizes) per engine and case.
+
+    ``compact_vs_fresh``: a pruned network pruned by ``Simulation.compact`` against the same synapses built
+    fresh (runtime targets, runs alternating): ``ratio`` of the fastest runs (``cpu_ratio``: of their CPU
+    seconds, which waiting for a busy CPU does not inflate), and each compact run over the fresh run after it
+    (``paired``, their median ``median_paired``). Pruned synapses cost nothing when
+    these are ~1. The pruned speed-up uses the fastest compacted run.
     """
     ok = [r for r in results if "error" not in r]
 
@@ -27,7 +35,14 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
                 return r
         return None
 
-    out: dict[str, Any] = {"vs_nest": [], "vs_brian2": [], "pruned": [], "floor": [], "scaling": []}
+    out: dict[str, Any] = {
+        "vs_nest": [],
+        "vs_brian2": [],
+        "pruned": [],
+        "floor": [],
+        "compact_vs_fresh": [],
+        "scaling": [],
+    }
     for r in ok:
         if r["engine"] != "neurosim" or r["keep"] != 1:
             continue
@@ -71,7 +86,10 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         same = {"label": r["label"], "case": r["case"], "n": r["n"], "k": r["k"], "stdp": r["stdp"]}
         row = {k: r[k] for k in ("engine", "n", "k", "case", "threads", "target")}
-        pr, floor = find(keep=0.1, **same), find(keep=0.0, **same)
+        pruned = [x for x in ok if x["keep"] == 0.1 and all(x.get(k) == v for k, v in same.items())]
+        compacted = [x for x in pruned if x.get("pruning") != "fresh"] or pruned
+        pr = min(compacted, key=lambda x: x["sim_s"]) if compacted else None
+        floor = find(keep=0.0, **same)
         if pr:
             rates = [r["rate_E_hz"], pr["rate_E_hz"]]
             out["pruned"].append({**row, "speedup": r["sim_s"] / pr["sim_s"], "rates_hz": rates})
@@ -80,6 +98,27 @@ def compare(results: list[dict[str, Any]]) -> dict[str, Any]:
             if pr and pr["sim_s"] > floor["sim_s"]:
                 entry["synaptic_speedup"] = (r["sim_s"] - floor["sim_s"]) / (pr["sim_s"] - floor["sim_s"])
             out["floor"].append(entry)
+    pairs: dict[tuple, dict[str, list[dict[str, Any]]]] = {}
+    for r in ok:
+        if r.get("pruning") in ("compact", "fresh") and r["target"] != "cpp_standalone":
+            key = tuple(r[k] for k in ("engine", "n", "k", "case", "threads", "target", "keep"))
+            pairs.setdefault(key, {"compact": [], "fresh": []})[r["pruning"]].append(r)
+    for key, runs in pairs.items():
+        compact_s, fresh_s = ([x["sim_s"] for x in runs[p]] for p in ("compact", "fresh"))
+        cpu = [[x["sim_cpu_s"] for x in runs[p]] for p in ("compact", "fresh")]
+        if compact_s and fresh_s:
+            paired = [c / f for c, f in zip(compact_s, fresh_s, strict=False)]
+            out["compact_vs_fresh"].append(
+                {
+                    **dict(zip(("engine", "n", "k", "case", "threads", "target", "keep"), key, strict=True)),
+                    "ratio": min(compact_s) / min(fresh_s),
+                    "cpu_ratio": min(cpu[0]) / min(cpu[1]),
+                    "median_paired": statistics.median(paired),
+                    "paired": paired,
+                    "compact_s": compact_s,
+                    "fresh_s": fresh_s,
+                }
+            )
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in ok:
         if r["keep"] == 1:
@@ -98,6 +137,7 @@ TABLE_COLUMNS = (
     ("k", "K", "{:>5}"),
     ("case", "case", "{:>4}"),
     ("keep", "keep", "{:>4}"),
+    ("pruning", "pruned by", "{:>9}"),
     ("build_s", "build s", "{:>8.2f}"),
     ("compile_s", "compile", "{:>8.1f}"),
     ("sim_s_per_bio_s", "s/bio s", "{:>8.3f}"),

@@ -20,12 +20,18 @@ from neurosim.io import atomic_write, atomic_write_text
 
 from .engine_brian2 import run_brian2
 from .engine_nest import run_nest
+from .engine_nest_description import run_nest_description
 from .engine_neurosim import run_neurosim
 from .timing import RunSpec
 from .wiring import wiring
 
 #: The engine behind each :attr:`RunSpec.engine`.
-RUNNERS = {"neurosim": run_neurosim, "brian2": run_brian2, "nest": run_nest}
+RUNNERS = {
+    "neurosim": run_neurosim,
+    "brian2": run_brian2,
+    "nest": run_nest,
+    "nest_description": run_nest_description,
+}
 
 
 def measure(spec: RunSpec) -> dict[str, Any]:
@@ -39,7 +45,7 @@ def measure(spec: RunSpec) -> dict[str, Any]:
     res.update(
         engine=spec.engine,
         label=spec.label,
-        target=spec.target if spec.engine != "nest" else "nest",
+        target="nest" if spec.engine.startswith("nest") else spec.target,
         threads=spec.threads,
         n=spec.network.n,
         k=spec.network.k,

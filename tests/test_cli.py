@@ -96,6 +96,7 @@ def test_run_and_sweep_help_describe_the_experiment_and_its_config_keys(monkeypa
         assert f"short_term_plasticity: {exp.description}" in out
         for field in dataclasses.fields(exp.config_type):
             assert re.search(rf"^  {field.name}: \S.* = {re.escape(repr(field.default))}", out, flags=re.M)
+        assert "  dt_ms: float = 0.1 (> 0, <= 1)  # simulation step" in out  # its declared range too
     assert "--set KEY=VALUE" in out and "--grid KEY=V1,V2" in out
     with pytest.raises(SystemExit):
         cli.main(["run", "nope", "--help"])

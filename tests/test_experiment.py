@@ -135,3 +135,43 @@ def test_local_sweep_collects_a_table(toy, tmp_path):
     assert (tmp_path / "sweep" / "sweep.csv").read_text().startswith("scale,steps,seed")
     with pytest.raises(ExperimentError, match="unknown config key"):
         run_sweep("toy", [{"nope": 1}], tmp_path / "sweep2")
+
+
+def test_declared_ranges_and_finite_floats_are_checked_at_their_boundaries():
+    # The four bounds of neurosim.configs.bounded hold exactly at their edges (> gt, >= ge, < lt, <= le),
+    # for every item of a tuple; floats must be finite unless a key takes inf (finite=False); nan never.
+    import math
+    from dataclasses import dataclass
+
+    from neurosim.configs import bounded, build_config, check_ranges
+
+    @dataclass(frozen=True)
+    class Config:
+        step: float = bounded(0.1, gt=0, le=1)
+        count: int = bounded(3, ge=1, lt=10)
+        rates: tuple[float, ...] = bounded((5.0,), gt=0)
+        horizon: float = bounded(math.inf, gt=0, finite=False)
+        scale: float = 1.0
+
+    def make(**values):
+        return build_config(Config, values, owner="toy")
+
+    assert make(step=1, count=1, rates=[1e-9, 2.0], horizon=math.inf).step == 1.0
+    assert make(count=9).count == 9 and make(scale=-2.5).scale == -2.5
+    refused = {
+        "step": [0, -0.1, 1.0000001],
+        "count": [0, 10],
+        "rates": [[1.0, 0.0], [-1.0]],
+        "horizon": [0.0, -math.inf, math.nan],
+    }
+    for key, values in refused.items():
+        for value in values:
+            with pytest.raises(ExperimentError, match=f"config key '{key}' = .* is not allowed"):
+                make(**{key: value})
+    with pytest.raises(ExperimentError, match="'step' = 0.0 is not allowed; must be > 0 and <= 1"):
+        make(step=0)
+    for value in (math.nan, math.inf, -math.inf):  # a float key without a range still needs a finite value
+        with pytest.raises(ExperimentError, match="'scale' = .* expected a finite number"):
+            make(scale=value)
+    with pytest.raises(ExperimentError, match="'rates' = \\(1.0, -2.0\\) \\(item -2.0\\)"):
+        check_ranges(Config(rates=(1.0, -2.0)), owner="toy")  # a config made in Python

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from neurosim import cli
 from neurosim.backend import Simulation, build, read_description, read_extras, save
 from neurosim.backend.statefile import StateFileError
-from neurosim.configs import ExperimentError, parse_value
+from neurosim.configs import ExperimentError, allowed_range, parse_value
 from neurosim.registry import available, load_experiment
 from neurosim.validation import ParameterError
 
@@ -295,12 +295,15 @@ def _resume_stp(out: Path) -> dict:
 
 
 @pytest.mark.integration
-def test_sigint_during_a_simulation_stops_cleanly_and_resumes_exactly(
-    tmp_path, stp_uninterrupted, monkeypatch
+@pytest.mark.parametrize("stop, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sigint_or_sigterm_during_a_simulation_stops_cleanly_and_resumes_exactly(
+    tmp_path, stp_uninterrupted, monkeypatch, stop, status
 ):
-    """Ctrl-C while Brian2 simulates a trial: no cut-short simulation carried on (Brian2's stop-on-Ctrl-C
-    would end Network.run early and the PSC read-out would index past the trace), exit 130, run.json
-    interrupted, no debug log; --resume then gives the uninterrupted metrics bit for bit."""
+    """Ctrl-C (SIGINT), or the SIGTERM a batch scheduler or kill sends, while Brian2 simulates a trial: no
+    cut-short simulation carried on (Brian2's stop-on-Ctrl-C would end Network.run early and the PSC
+    read-out would index past the trace), no death without a record (Python's default for SIGTERM); exit
+    status 128 + the signal's number (the shell's convention: 130, 143), run.json interrupted and naming
+    the signal, no debug log; --resume then gives the uninterrupted metrics bit for bit."""
     monkeypatch.delenv("NEUROSIM_EXPERIMENTS", raising=False)
     out, scratch = tmp_path / "run", tmp_path / "scratch"
     scratch.mkdir()
@@ -308,14 +311,16 @@ def test_sigint_during_a_simulation_stops_cleanly_and_resumes_exactly(
     try:
         _wait_for_trials(proc, out, 1)
         time.sleep(0.3)  # into the next trial's simulation
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert "Simulation stop requested" not in err and "IndexError" not in err and "report" not in err
-    assert "--resume" in err
-    assert _status(out)["status"] == "interrupted" and not (out / "metrics.json").exists()
+    assert f"interrupted ({stop.name})" in err and "--resume" in err
+    run = _status(out)
+    assert run["status"] == "interrupted" and run["signal"] == stop.name
+    assert not (out / "metrics.json").exists()
     assert sorted(p.name for p in scratch.iterdir()) == []
     assert _resume_stp(out) == stp_uninterrupted
 
@@ -540,3 +545,82 @@ def test_negative_or_non_finite_numbers_never_raise_anything_but_a_parameter_err
 
 def test_experiment_error_is_a_parameter_error():
     assert issubclass(ExperimentError, ParameterError) and issubclass(StateFileError, ParameterError)
+
+
+# ------------------------------------------------- declared ranges of config values (property, per key)
+
+#: Experiments whose every numeric key declares its allowed range (neurosim.configs.bounded).
+RANGED_EXPERIMENTS = (
+    "benchmark",
+    "consolidation",
+    "pruning_memory",
+    "pruning_speed",
+    "short_term_plasticity",
+    "song_abbott_2000",
+    "startup",
+)
+RANGED = [
+    (exp, field, typing.get_type_hints(exp.config_type)[field.name])
+    for name, exp in EXPERIMENTS
+    if name in RANGED_EXPERIMENTS
+    for field in dataclasses.fields(exp.config_type)
+    if typing.get_type_hints(exp.config_type)[field.name] in (int, float, tuple[int, ...], tuple[float, ...])
+]
+
+
+def test_every_numeric_key_of_these_experiments_declares_its_range():
+    assert {exp.name for exp, _, _ in RANGED} == set(RANGED_EXPERIMENTS)
+    assert [f"{exp.name}.{field.name}" for exp, field, _ in RANGED if not allowed_range(field)] == []
+
+
+def _outside(field: dataclasses.Field, integer: bool) -> st.SearchStrategy:
+    """Numbers that break one of ``field``'s declared bounds, and for a float field nan and ±inf."""
+    meta, options = field.metadata, []
+    if integer:
+        big = 2**63 - 1  # TOML integers are 64-bit
+        if "gt" in meta or "ge" in meta:
+            top = math.floor(meta["gt"]) if "gt" in meta else math.ceil(meta["ge"]) - 1
+            options.append(st.integers(-big, top))
+        if "lt" in meta or "le" in meta:
+            bottom = math.ceil(meta["lt"]) if "lt" in meta else math.floor(meta["le"]) + 1
+            options.append(st.integers(bottom, big))
+        return st.one_of(options)
+    finite = {"allow_nan": False, "allow_infinity": False}
+    if "gt" in meta:
+        options.append(st.floats(max_value=meta["gt"], **finite))
+    if "ge" in meta:
+        options.append(st.floats(max_value=meta["ge"], exclude_max=True, **finite))
+    if "lt" in meta:
+        options.append(st.floats(min_value=meta["lt"], **finite))
+    if "le" in meta:
+        options.append(st.floats(min_value=meta["le"], exclude_min=True, **finite))
+    return st.one_of(*options, st.sampled_from([math.nan, math.inf, -math.inf]))
+
+
+@st.composite
+def _out_of_range_setting(draw: st.DrawFn) -> tuple[object, str, object]:
+    exp, field, hint = draw(st.sampled_from(RANGED))
+    integer = int in (hint, *typing.get_args(hint))
+    bad = draw(_outside(field, integer))
+    if typing.get_origin(hint) is not tuple:
+        return exp, field.name, bad
+    items = list(field.default)  # a valid tuple with one bad item put in somewhere
+    items.insert(draw(st.integers(0, len(items))), bad)
+    return exp, field.name, tuple(items)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_out_of_range_setting())
+def test_values_outside_a_declared_range_are_refused_naming_key_value_and_range(setting):
+    """Each key's declared range (and finite floats) is enforced from the command line (--set) and for a
+    config made in Python, always as an ExperimentError (a ParameterError) naming the key, never as another
+    exception from deeper down."""
+    exp, key, value = setting
+    raw = _toml(list(value) if isinstance(value, tuple) else value)
+    with pytest.raises(ExperimentError) as info:
+        exp.make_config(None, [f"{key}={raw}"])
+    message = str(info.value)
+    assert f"config key '{key}'" in message and "is not allowed" in message
+    assert "expected a finite number" in message or "must be" in message
+    with pytest.raises(ExperimentError, match=f"'{key}'"):
+        dataclasses.replace(exp.make_config(), **{key: value})

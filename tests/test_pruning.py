@@ -363,3 +363,68 @@ def test_compaction_keeps_pathways_with_their_own_delays():
         assert np.all(delays["emission"] == 0)
     regrow(sim, "rec", Regrowth(per_step=5, activity_bias=0), rng=0)
     sim.run(20 * ms)
+
+
+def test_compaction_then_run_equals_a_fresh_build_of_the_kept_synapses():
+    # Pruned synapses leave nothing behind: compact() before the first run, then run, gives bit for bit the
+    # spikes, weights, eligibility traces and STP state of the same network built fresh with only the kept
+    # synapses (build(connections=...)), with the benchmark's case (c) rules (Tsodyks-Markram STP, pair
+    # STDP, reward-modulated eligibility) on a recurrent projection and dopamine turning eligibility into w.
+    rules = (
+        TsodyksMarkram(U=0.2, tau_d=200 * ms, tau_f=None),
+        PairSTDP(),
+        RewardModulated(tau_c=200 * ms, period=10 * ms),
+    )
+    box = UniformBox(size=500 * um)
+    desc = NetworkDescription(
+        populations=(
+            Population("src", 40, PoissonSource(rate=100 * Hz), placement=box),
+            Population("E", 60, NEURON, placement=box),
+        ),
+        projections=(
+            Projection("inp", "src", "E", 4 * mV, connectivity=GaussianKernel(p_max=0.5, sigma=200 * um)),
+            Projection(
+                "rec",
+                "E",
+                "E",
+                2 * mV,
+                connectivity=GaussianKernel(p_max=0.6, sigma=300 * um),
+                rules=rules,
+                w_init=0.5,
+            ),
+        ),
+        inputs=(PoissonBackground("bg", "E", 100 * Hz, 10, 1 * mV),),
+        recordings=(SpikeRecording("E"),),
+        seed=3,
+        dt=0.5 * ms,
+    )
+
+    def run(sim):  # one network at a time: Brian2's random numbers are global, seeded at build
+        DopamineSignal.of(sim).deliver(1.0, at=60 * ms)
+        sim.run(120 * ms)
+        i, t = sim.spikes("E")
+        names = [v for v in sim.variable_names("rec") if v.startswith(("stp_", "stdp_", "reward_"))]
+        state = {v: sim.variable("rec", v) for v in ("w", "delay", "lastupdate", *names)}
+        state["v of E"] = sim.variable("E", "v")
+        return np.asarray(i), np.asarray(t), state, sim.connections("rec")
+
+    full = build(desc)
+    rng = np.random.default_rng(5)
+    keep = {name: rng.random(len(full.synapses[name])) < 0.3 for name in ("inp", "rec")}
+    kept = {}
+    for name, mask in keep.items():
+        i, j = full.connections(name)
+        kept[name] = (i[mask], j[mask], np.asarray(full.distances[name])[mask])
+        full.compact(name, mask)
+    compacted = run(full)
+    fresh = run(build(desc, connections=kept))
+
+    assert len(compacted[0]) > 100  # active enough for STDP and eligibility to matter
+    assert np.ptp(compacted[2]["w"]) > 0  # dopamine changed the weights, unevenly
+    for a, b in zip(compacted[:2], fresh[:2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert compacted[2].keys() == fresh[2].keys() and len(compacted[2]) >= 9
+    for name in compacted[2]:
+        np.testing.assert_array_equal(compacted[2][name], fresh[2][name], err_msg=name)
+    for a, b in zip(compacted[3], fresh[3], strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -46,7 +46,7 @@ from ..neurons import PoissonSource, SpikeSource
 from ..plasticity.composer import ComposedSynapse, compose
 from ..plasticity.neuron_code import PostCode, compose_post, compose_pre
 from ..plasticity.rule import TimeTable
-from ..validation import ParameterError
+from ..validation import ParameterError, fail
 from .background import background_operation, set_seed
 from .objects import Group, Monitor
 from .poisson_stream import SEED_VARIABLE
@@ -235,6 +235,13 @@ def _make_synapses(
         name=f"{proj.name}*",
     )
     i, j, dist = given if given is not None else connect(proj, src, tgt, positions, d.seed)
+    if not len(i) == len(j) == len(dist):
+        fail(
+            owner,
+            "connections",
+            f"{len(i)} i, {len(j)} j, {len(dist)} distances",
+            "needs one i, one j and one distance per synapse",
+        )
     if len(i):
         syn.connect(i=i.astype(np.int32), j=j.astype(np.int32))
     else:  # Brian2 cannot connect empty index arrays; the projection exists with no synapse

@@ -9,10 +9,11 @@ network, and draws the synapses once with neurosim's own code so every engine ru
 * :mod:`.engine_neurosim`, :mod:`.engine_brian2`, :mod:`.engine_nest`: one engine each;
 * :mod:`.timing`: one measurement (:class:`RunSpec`) and the figures every engine reports the same way;
 * :mod:`.runner`: :func:`measure` in this process, :func:`run_isolated` in a fresh one;
-* :mod:`.report`: the comparison (:func:`compare`: against NEST and Brian2, pruned, floor, scaling) and
-  :func:`table`.
+* :mod:`.report`: the comparison (:func:`compare`: against NEST and Brian2, pruned, floor, compacted vs
+  built fresh, scaling) and :func:`table`.
 
-``experiments/benchmark.py`` is the command line (also ``neurosim run benchmark``).
+``experiments/benchmark.py`` is the command line (also ``neurosim run benchmark``). :mod:`.learner` (its own
+command line: ``python -m neurosim_benchmark.learner``) times the spiking learner's trials instead.
 """
 
 from .network import CASES, PROJECTIONS, SIZES, BenchmarkNetwork

@@ -343,3 +343,36 @@ def test_restore_refuses_a_different_controller_or_a_file_without_one(tmp_path):
     other = FrontalController(build(network()))
     with pytest.raises(ParameterError, match="'controller'"):
         save_with_controller(sim, tmp_path / "x.npz", other)
+
+
+def test_judge_inside_a_run_equals_trial_and_waits_for_the_delay():
+    # judge() is the part of trial() after its run: judging from inside one run (a run_with_ticks callback,
+    # dopamine added to the running table) sends the same delayed signal as trial() followed by a run
+    # (dopamine scheduled by DopamineSignal.deliver, table rebuilt at the run's start), so the weights end
+    # equal. Reward-modulated STDP (Izhikevich 2007): with no tonic dopamine nothing moves before the reward.
+    from neurosim.backend import run_with_ticks
+
+    delay, trial, after = 0.5 * second, 100 * ms, 1 * second
+    sim_a = build(network(seed=3))
+    ctrl_a = FrontalController(sim_a, reward_delay=delay, readout=lambda s, a, b: 0)
+    result_a = ctrl_a.trial(trial, target=0)
+    sim_a.run(after, progress=False)
+    sim_b = build(network(seed=3))
+    ctrl_b = FrontalController(sim_b, reward_delay=delay, readout=lambda s, a, b: 0)
+    before_reward = {}
+
+    def on_tick(k):
+        if k == 1:
+            ctrl_b.judge(0, target=0, start=0 * second, in_run=True)
+        if k == 5:  # 500 ms: the reward (due at 600 ms) has not arrived
+            before_reward["w"] = sim_b.weights("ff").copy()
+
+    run_with_ticks(sim_b, trial + after, 100 * ms, on_tick)
+    result_b = ctrl_b.trials[-1]
+    assert (result_b.reward, result_b.signal) == (result_a.reward, result_a.signal) == (1.0, 1.0)
+    assert result_b.delivered_at == pytest.approx(result_a.delivered_at) == pytest.approx(0.6)
+    assert result_b.start == result_a.start and result_b.stop == pytest.approx(result_a.stop)
+    np.testing.assert_array_equal(before_reward["w"], 0.5)
+    w_a, w_b = sim_a.weights("ff"), sim_b.weights("ff")
+    assert np.ptp(w_a) > 1e-3, "the delayed reward moved the eligible synapses"
+    np.testing.assert_allclose(w_b, w_a, rtol=0, atol=1e-12)

@@ -288,3 +288,202 @@ def test_reset_between_trials_restores_what_a_users_rule_declares():
     np.testing.assert_array_equal(np.asarray(mem.spikecounter_fired[:]), np.bincount(i, minlength=len(mem)))
     arrivals = np.asarray(syn.spikecounter_arrivals[:])
     assert arrivals.max() < 1000 and arrivals.sum() > 0
+
+
+def _run_both_ways(
+    target: str, n_train: int, n_test: int, params: SpikingParams | None = None
+) -> dict[bool, dict]:
+    """The same trials on two learners of one seed: in blocks (one run each) and trial by trial."""
+    out = {}
+    for blocks in (True, False):
+        learner = SpikingLearner.for_task(SMALL, params, seed=0, target=target, blocks=blocks)
+        log = learner.train(SMALL.trials(n_train, seed=0, split="train"))
+        evaluation = learner.evaluate(SMALL.trials(n_test, seed=0, split="test"))
+        out[blocks] = {
+            "train": log.scores,
+            "judged": [(r.output, r.target, r.reward, r.signal, r.stop) for r in learner.controller.trials],
+            "test": [p.tolist() for p in evaluation.predictions],
+            "ops": (log.ops, evaluation.ops, learner.train_plastic_updates),
+            "weights": {name: learner.sim.weights(name) for name in PLASTIC},
+            "t": float(learner.sim.t / second),
+            "delays": [r.delivered_at - r.stop for r in learner.controller.trials],
+            "signals": [r.signal for r in learner.controller.trials],
+            "late": learner.sim.variable("mem_out", "capture_z") if learner.params.consolidation else None,
+        }
+    return out
+
+
+def _assert_same_run(runs: dict[bool, dict]) -> None:
+    block, single = runs[True], runs[False]
+    # decisions, targets, rewards, signals (after the baseline) and times of every judged answer
+    np.testing.assert_allclose(np.array(block["judged"]), np.array(single["judged"]), rtol=0, atol=1e-12)
+    assert {r[2] for r in block["judged"]} == {1.0, -0.5}, "both a reward and a punishment were sent"
+    assert block["train"] == single["train"] and block["test"] == single["test"]
+    assert block["ops"] == single["ops"] and block["t"] == pytest.approx(single["t"])
+    for name in PLASTIC:  # the same weights, up to the rounding of the dopamine table's row times
+        np.testing.assert_allclose(block["weights"][name], single["weights"][name], rtol=0, atol=1e-12)
+    assert np.ptp(block["weights"]["mem_out"]) > 0.1 and block["weights"]["mem_mem"].max() > 0.5  # learned
+
+
+@pytest.mark.integration  # two learners, one of them trial by trial on numpy: ~8 s
+def test_a_block_of_trials_in_one_run_equals_trial_by_trial():
+    """Running trials in blocks is an implementation of the same model, not a new one: a block in one run
+    (decisions, rewards and resets at step boundaries, dopamine added to the table inside the run) gives
+    the same decisions, rewards, operations and weights as one Python-controller trial per answer (numpy
+    target, fixed seed; both reward signs sent), up to the rounding of the dopamine table's row times."""
+    _assert_same_run(_run_both_ways("numpy", n_train=3, n_test=2))
+
+
+@pytest.mark.compiled
+def test_a_block_of_trials_in_one_compiled_run_equals_trial_by_trial():
+    """As above on the compiled target (cython), over more trials."""
+    _assert_same_run(_run_both_ways("cython", n_train=8, n_test=4))
+
+
+def test_training_answers_are_read_before_the_teacher_comes_on():
+    """Prequential training answers: in training the teacher (the target pattern added to the input) must
+    not drive the network while the answer of a scored step is read. The teacher-only input sources fire
+    only from ``teacher_onset`` into the step on (and do fire then), and the controller judged the decision
+    of the readout's spikes in the window before it."""
+    trial = SMALL.trials(1, seed=0, split="train")[0]
+    learner = SpikingLearner.for_task(SMALL, seed=4)
+    drawn = learner._rng.bit_generator.state
+    plan = learner.plan(trial, learn=True)
+    learner._rng.bit_generator.state = drawn  # training draws this same plan again
+    dt, step = learner.params.dt, learner.step_duration
+    onset = int(round(float(learner.params.teacher_onset / dt)))
+    (read,) = plan.reads
+    assert (read.start, read.stop) == (read.step * round(float(step / dt)), read.start + onset)
+    teacher_only = np.flatnonzero((trial.target_patterns[read.step] > 0) & (trial.inputs[read.step] == 0))
+    g = learner.params.neurons_per_input
+    from_teacher = np.isin(plan.spikes.indices // g, teacher_only)
+    bins = np.round(np.asarray(plan.spikes.times / dt)).astype(int)[from_teacher]
+    assert len(teacher_only) and np.any((bins >= read.stop) & (bins < read.start + round(float(step / dt))))
+    assert not np.any((bins >= read.start) & (bins < read.stop)), "teacher on while the answer is read"
+    learner.train([trial])
+    judged = learner.controller.trials[-1]
+    first = float((learner.params.iti + read.step * step) / second)
+    assert judged.start == pytest.approx(first) and judged.stop == pytest.approx(
+        first + onset * float(dt / second)
+    )
+    i, t = learner.sim.spikes_since("out", 0)
+    inside = (t >= judged.start - 1e-9) & (t < judged.stop - 1e-9)
+    counts = np.bincount(i[inside], minlength=learner.n_outputs * learner.params.neurons_per_output)
+    assert judged.output == learner.decoder.decode(counts[None, :])[0]
+
+
+def test_progress_reports_every_trial_with_the_time_left(trained_small):
+    """Progress by trial: one call per finished trial, counting up to the total, the estimate of the time
+    left ending at zero."""
+    learner, _ = trained_small
+    calls = []
+    learner.progress = lambda *args: calls.append(args)
+    try:
+        learner.evaluate(SMALL.trials(3, seed=5, split="test"))
+    finally:
+        learner.progress = None
+    assert [c[:3] for c in calls] == [("test", k, 3) for k in (1, 2, 3)]
+    assert all(c[3] >= 0 for c in calls) and calls[-1][3] == 0
+
+
+def test_blocks_refuse_bad_settings_before_running(trained_small):
+    """A block's ticks must fit its duration and the current time; a teacher must start inside the step."""
+    from neurosim.backend import run_with_ticks
+
+    learner, _ = trained_small
+    t = learner.sim.t
+    with pytest.raises(ParameterError, match="'duration'"):
+        run_with_ticks(learner.sim, 250 * ms, 100 * ms, lambda k: None)
+    every = t + 1 * ms  # the current time does not lie on its grid
+    with pytest.raises(ParameterError, match="'every'"):
+        run_with_ticks(learner.sim, every, every, lambda k: None)
+    assert learner.sim.t == t  # nothing ran
+    with pytest.raises(ParameterError, match="'teacher_onset'"):
+        SpikingLearner.for_task(SMALL, SpikingParams(teacher_onset=300 * ms))
+
+
+#: Distal reward (Izhikevich 2007): the reward 1 s after the decision, eligibility lasting as long.
+DELAYED = SpikingParams(delayed_reward=True, reward_delay=1 * second, tau_c=1 * second)
+
+
+@pytest.mark.integration  # two learners, one of them trial by trial on numpy: ~10 s
+def test_delayed_reward_in_blocks_equals_the_controllers_delayed_trials():
+    """``delayed_reward``: every reward reaches the eligibility ``reward_delay`` after its decision. Sent
+    from inside a block's run (added to the running dopamine table) it moves the weights exactly as the
+    controller's own delayed delivery between trial-by-trial runs (``DopamineSignal.deliver``, an
+    independent path), so the delayed amount acts through eligibility alone; the readout still learns."""
+    runs = _run_both_ways("numpy", n_train=4, n_test=2, params=DELAYED)
+    _assert_same_run(runs)
+    assert runs[True]["delays"] == pytest.approx([1.0] * 4) == runs[False]["delays"]
+
+
+def test_switches_refuse_bad_combinations_before_building():
+    """Each switch names the setting it needs: a delayed reward needs eligibility that outlasts it."""
+    with pytest.raises(ParameterError, match="'tau_c'.*reward_delay"):
+        SpikingParams(delayed_reward=True, reward_delay=1 * second)  # tau_c 100 ms
+    with pytest.raises(ParameterError, match="'reward_delay'"):
+        SpikingParams(delayed_reward=True, reward_delay=90 * second, tau_c=100 * second)
+    with pytest.raises(ParameterError, match="'prune_final'"):
+        SpikingParams(prune_during_learning=True, prune_final=1.5)
+    with pytest.raises(ParameterError, match="'consolidation_time_scale'"):
+        SpikingParams(consolidation=True, consolidation_time_scale=0)
+    SpikingParams(reward_delay=1 * second)  # the delay alone (switch off) needs nothing
+
+
+@pytest.mark.integration  # two learners on numpy: ~10 s
+def test_pruning_during_learning_follows_the_schedule_and_equals_zeroed_synapses():
+    """``prune_during_learning``: every ``prune_every`` training trials the controller removes up to the
+    schedule's count of weak plastic synapses, weakest first (LTD → pruning), and compacts them. Removing a
+    synapse is the same as silencing it: a learner trained alike without pruning, with the same synapses'
+    weights set to zero, answers every test trial the same and its populations fire the same spikes."""
+    params = SpikingParams(prune_during_learning=True, prune_every=4, prune_steps=2, prune_final=0.8)
+    trials = SMALL.trials(4, seed=0, split="train")
+    pruned = SpikingLearner.for_task(SMALL, params, seed=0, target="numpy")
+    kept = SpikingLearner.for_task(SMALL, seed=0, target="numpy")
+    n0 = {name: pruned.sim.n_synapses(name) for name in PLASTIC}
+    calls = []
+    pruned.progress = lambda *args: calls.append(args[:3])
+    pruned.train(trials)
+    pruned.progress = None
+    kept.train(trials)
+    assert calls == [("train", k, 4) for k in (1, 2, 3, 4)]
+    events = {e.projection: e for e in pruned.controller.history.events}
+    schedule = pruned.controller.pruner.schedule
+    for name in PLASTIC:
+        w = kept.sim.weights(name)
+        weak = np.abs(w) < params.prune_weak
+        expected = min(schedule.count(1, n0[name]), int(weak.sum()))
+        assert events[name].step == 1 and events[name].count == expected > 0
+        assert np.all(np.abs(events[name].weight) < params.prune_weak)
+        assert n0[name] - pruned.sim.n_synapses(name) == events[name].count
+        i, j = kept.sim.connections(name)
+        gone = np.isin(i * 10**6 + j, events[name].pre * 10**6 + events[name].post)
+        assert gone.sum() == events[name].count
+        np.testing.assert_array_equal(pruned.sim.weights(name), w[~gone])
+        kept.sim.set_variable(name, "w", np.where(gone, 0.0, w))
+    assert pruned.pruned_fraction == pytest.approx(1 - pruned.n_parameters / kept.n_parameters)
+    test = SMALL.trials(4, seed=1, split="test")
+    spikes = {}
+    for learner in (pruned, kept):
+        before = {pop: learner.sim.n_spikes(pop) for pop in ("mem", "out")}
+        predictions = learner.evaluate(test).predictions
+        spikes[learner is pruned] = (
+            [p.tolist() for p in predictions],
+            {pop: learner.sim.spikes_since(pop, before[pop])[0].tolist() for pop in before},
+        )
+    assert spikes[True] == spikes[False]
+
+
+@pytest.mark.integration  # two learners, one of them trial by trial on numpy: ~12 s
+def test_consolidation_captures_rewarded_readout_changes_in_blocks_as_trial_by_trial():
+    """``consolidation``: reward-driven ``mem_out`` changes are the early phase of tagging and capture
+    (RewardConsolidation, Frey & Morris 1997); a reward-prediction error >= ``consolidate_above`` switches
+    protein synthesis on, and tagged synapses move their change into the late phase ``z``. Judged inside a
+    block's run, the switch acts exactly as between the controller's trial-by-trial runs (same decisions,
+    weights and late phase), and some rewarded change has been captured."""
+    params = SpikingParams(consolidation=True, consolidation_time_scale=3000.0)
+    runs = _run_both_ways("numpy", n_train=6, n_test=2, params=params)
+    _assert_same_run(runs)
+    assert max(runs[True]["signals"]) >= params.consolidate_above
+    np.testing.assert_allclose(runs[True]["late"], runs[False]["late"], rtol=0, atol=1e-12)
+    assert np.abs(runs[True]["late"]).max() > 0.05, "a rewarded change became late phase"

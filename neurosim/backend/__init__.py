@@ -6,7 +6,8 @@ code above (the frontal controller, the learners). Modules, lowest first: :mod:`
 Brian2's device), :mod:`.poisson_stream` and :mod:`.background` (Poisson background input),
 :mod:`.construct` (making the objects), :mod:`.objects` (the record of them), :mod:`.compaction`,
 :mod:`.dopamine` and :mod:`.statefile` (operations on that record), :mod:`.simulation` (the user-facing
-simulation), and :mod:`.standalone` (neurosim's cpp_standalone device).
+simulation), :mod:`.trial_blocks` (blocks of trials in one run) and :mod:`.standalone` (neurosim's
+cpp_standalone device).
 """
 
 from .compaction import compact, draw_synapses, on_resize, resize_projection
@@ -16,6 +17,7 @@ from .dopamine import DopamineSignal, clear_eligibility, eligibility, reward_rul
 from .objects import BuiltNetwork
 from .simulation import Recording, Simulation, build, load, save
 from .statefile import read_description, read_extras
+from .trial_blocks import deliver_in_run, dopamine_span, run_with_ticks
 
 __all__ = [
     "TARGETS",
@@ -27,6 +29,8 @@ __all__ = [
     "clear_eligibility",
     "compact",
     "default_target",
+    "deliver_in_run",
+    "dopamine_span",
     "draw_synapses",
     "eligibility",
     "load",
@@ -35,6 +39,7 @@ __all__ = [
     "read_extras",
     "resize_projection",
     "reward_rules",
+    "run_with_ticks",
     "save",
     "stream",
 ]

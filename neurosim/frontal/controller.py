@@ -26,14 +26,14 @@ Like the frontal lobe, :class:`FrontalController` sets the goal of a trial and j
    trigger. With :class:`~neurosim.plasticity.consolidation.TaggingCapture` the early phase is
    calcium-driven and the controller's signal is the only reward that reaches it (behavioural tagging).
 
-All controller work happens between runs, once per trial, with vectorised numpy over synapses.
+Steps 3–6 are :meth:`FrontalController.judge`, which a loop that runs many trials in one run calls from
+its callback (``in_run=True``; pruning then waits for the run to end). Controller work is vectorised numpy
+over synapses, once per trial.
 
 Saving: ``sim.save(path, extras={"controller": ctrl.state()})`` (or :func:`save_with_controller`) stores
-what the controller has learned and counted beside the network (:meth:`FrontalController.state`); after
-``sim = Simulation.load(path)``, construct the controller again with the same arguments and call
-:meth:`FrontalController.restore` ``(path)``: the trials then continue exactly as without the
-interruption. The arguments (policy, readout: any callables) are code, not state, and are not stored. The
-backend stores the state as a plain mapping and knows nothing of the controller.
+what the controller has learned and counted beside the network; after ``sim = Simulation.load(path)``,
+construct the controller again with the same arguments and call :meth:`FrontalController.restore`
+``(path)``: the trials continue exactly as without the interruption (callables are code, not stored).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from brian2 import Quantity, ms, mV, second, volt
 
-from ..backend import Simulation, eligibility, read_extras, resize_projection
+from ..backend import Simulation, deliver_in_run, eligibility, read_extras, resize_projection
 from ..validation import ParameterError, check_number, check_quantity, fail
 from .assemblies import AssemblyBandit, NeuronSelection
 from .config import ControllerConfig, check_population
@@ -269,13 +269,16 @@ class FrontalController:
         return int(arm)
 
     # -- reward ----------------------------------------------------------------------------------------------
-    def deliver(self, amount: float, at: Quantity | None = None) -> None:
+    def deliver(self, amount: float, at: Quantity | None = None, *, in_run: bool = False) -> None:
         """Send ``amount`` of dopamine (negative: punishment) at ``at`` (default now) to the reward-modulated
         projections, and count a penalty for every synapse a punishment weakens (eligibility now above
-        ``eligibility_threshold``)."""
+        ``eligibility_threshold``). ``in_run``: from inside a run (added to the running dopamine table)."""
         check_number("FrontalController.deliver", "amount", amount)
         if self.rules:
-            self.sim.dopamine.deliver(amount, at=at)
+            if in_run:
+                deliver_in_run(self.sim, amount, at=at)
+            else:
+                self.sim.dopamine.deliver(amount, at=at)
         if amount < 0:
             for name in self.projections:
                 if name in self.rules:
@@ -301,9 +304,15 @@ class FrontalController:
 
     # -- the trial -------------------------------------------------------------------------------------------
     def trial(
-        self, duration: Quantity, target: Any = None, *, context: Any = None, select: int | None = None
+        self,
+        duration: Quantity,
+        target: Any = None,
+        *,
+        context: Any = None,
+        select: int | None = None,
+        prune: bool = True,
     ) -> TrialResult:
-        """Run one trial of ``duration`` and judge it against ``target`` (see the module docstring)."""
+        """Run one trial of ``duration`` and judge it against ``target`` (:meth:`judge`)."""
         check_quantity("FrontalController.trial", "duration", duration, second, positive=True)
         arm = self._apply_selection(select)
         start = self.sim.t
@@ -316,6 +325,30 @@ class FrontalController:
             gc.unfreeze()
         stop = self.sim.t
         output = self.readout(self.sim, start, stop) if self.readout is not None else None
+        return self.judge(output, target, context=context, start=start, arm=arm, prune=prune)
+
+    def judge(
+        self,
+        output: Any,
+        target: Any = None,
+        *,
+        context: Any = None,
+        start: Quantity | None = None,
+        arm: int | None = None,
+        in_run: bool = False,
+        prune: bool = True,
+    ) -> TrialResult:
+        """Judge a trial that ends now (the part of :meth:`trial` after its run).
+
+        The policy's reward for ``output`` against ``target``, minus the baseline of ``context``, times
+        ``scale``, is sent as dopamine ``reward_delay`` from now; the bandit learns the reward of ``arm``;
+        synapses a punishment weakens collect penalties; ``consolidate_above`` sets protein synthesis; the
+        pruning schedule runs (``prune=False``: the caller calls :meth:`prune`); the record is kept.
+        ``start``: the trial's start (default now). ``in_run``: called from inside a run (a
+        :func:`~neurosim.backend.run_with_ticks` callback): dopamine joins the running table, and pruning,
+        which needs the run to end, is left to the caller."""
+        stop = self.sim.t
+        start = stop if start is None else start
         reward = self._reward(output, target)
         signal = self.baseline.update(reward, context) if self.baseline is not None else reward
         signal *= self.scale
@@ -326,7 +359,7 @@ class FrontalController:
         delay = lo if hi == lo else float(self.rng.uniform(lo, hi))
         if self.rules:
             delivered = float(stop / second) + delay
-        self.deliver(signal, at=delivered * second if delivered is not None else None)
+        self.deliver(signal, at=delivered * second if delivered is not None else None, in_run=in_run)
         if self.consolidate_above is not None:
             drive = 1.0 if signal >= self.consolidate_above else 0.0
             for pop, var in self._drives:
@@ -336,7 +369,7 @@ class FrontalController:
             self._track_weakness()
             if self._window_start is None:
                 self._window_start = start
-            if (len(self.trials) + 1) % self.pruner.every == 0:
+            if prune and not in_run and (len(self.trials) + 1) % self.pruner.every == 0:
                 pruned, regrown = self.prune(window_start=self._window_start)
                 self._window_start = None
         result = TrialResult(

@@ -1,7 +1,8 @@
 """The spiking learner: a 3D E/I network that learns memory tasks through plasticity and reward only.
 
 :mod:`.network` describes the network (parameters, its co-activity rule, the description built from a
-task's sizes); :mod:`.learner` runs trials on it (:class:`SpikingLearner`: fit, predict, reset, reward).
+task's sizes); :mod:`.learner` runs trials on it (:class:`SpikingLearner`: fit, predict, reset, reward);
+:mod:`.trials` plans trials and runs them in blocks (one run each) or trial by trial.
 """
 
 from .learner import SpikingLearner

@@ -1,30 +1,43 @@
 """The spiking learner's trial loop: fit and predict on task trials, reward by the frontal controller.
 
-The network (:mod:`~neurosim.learners.spiking.network`) is built once and reused. A training trial is one
-``sim.run`` per scored step (the controller needs the decision before the reward), the first one led by an
-inter-trial interval during which the previous trial's dopamine acts on its eligibility; a test trial is one
-``sim.run`` with the rules' ``gate`` off. Inputs: each trial's channels are Poisson-encoded into the input
-sources (in training, pattern tasks may add the experienced pattern, ``target_patterns``, as a teacher:
-never the answer class).
+The network (:mod:`~neurosim.learners.spiking.network`) is built once and reused. Trials run in blocks, one
+``sim.run`` per block (:mod:`~neurosim.learners.spiking.trials`): every test trial in one run, training
+trials in runs of up to ~2 simulated minutes; the decisions, rewards, exploration biases and resets happen at
+the trials' step boundaries inside the run. A training trial is led by an inter-trial interval during which
+the previous trial's dopamine acts on its eligibility; test trials run with the rules' ``gate`` off.
+``blocks=False`` (or a controller that selects neurons) runs trial by trial instead, one
+:meth:`FrontalController.trial <neurosim.frontal.FrontalController.trial>` per answer, several times slower.
+The controller's switches in :class:`~neurosim.learners.spiking.SpikingParams` work both ways:
+``delayed_reward`` (dopamine ``reward_delay`` after each decision, through eligibility; Izhikevich 2007),
+``prune_during_learning`` (every ``prune_every`` training trials, between runs, the controller prunes
+weak plastic synapses and compacts them) and ``consolidation`` (reward-driven ``mem_out`` changes are
+early phase; a reward-prediction error ≥ ``consolidate_above`` makes proteins that capture tagged ones).
+ Inputs: each trial's channels are Poisson-encoded into the input sources; in
+training, pattern tasks add the experienced pattern (``target_patterns``, never the answer class) as a
+teacher, from ``teacher_onset`` into each step on, after the answer of a scored step has been read, so
+training answers (the prequential training curve) are the network's own.
 
-Reward: after each scored step the frontal controller reads the decision (the readout group with the most
-spikes in that step, :class:`~neurosim.encoding.SpikeCountDecoder`), compares it with the target and sends
+Reward: at the end of each answer window (the scored step, or its part before the teacher) the frontal
+controller's policy judges the decision (the readout group with the most spikes in the window,
+:class:`~neurosim.encoding.SpikeCountDecoder`), compares it with the target and sends
 dopamine (``correct`` / ``wrong``; optionally minus a running baseline per target, Frémaux & Gerstner 2016):
 the chosen group's synapses from the active memory neurons grow after a correct answer and shrink after a
 wrong one, the others move the other way (three-factor rule; Izhikevich 2007). Learning is trial and error.
 Exploration comes from perturbation (Fiete & Seung 2006): while learning, each readout group gets a random
 bias per trial (``explore``), so groups that no pattern has claimed yet still win sometimes.
 
-Reset between trials, in numpy (a global reset): membrane potentials and synaptic currents, and whatever
+Reset between trials (a global reset): membrane potentials and synaptic currents, and whatever
 the rules of each projection declare as their activity at rest (``RuleCode.rest``, e.g. Tsodyks–Markram's
 ``x = 1``, ``u = 0`` and the co-activity traces): the loop names no rule variable, so a user's rule takes
 part too. The readout's eligibility is cleared by :func:`~neurosim.backend.clear_eligibility` unless a
 reward is still due. The loop reads and writes the network only through the
 :class:`~neurosim.backend.Simulation`'s methods (numpy arrays in, numpy arrays out).
 
-Cost: each ``sim.run`` pays Brian2's preparation, and at these sizes the time per step is dominated by
-per-step overhead rather than by the network, so compiled code (``target="cython"``) pays for its compile
-time only in long runs of one model; ``numpy`` is the default.
+Cost: per trial, the network's time steps; Brian2's preparation is paid once per block and Python runs only
+at step boundaries. At these sizes a time step costs its objects' call overhead more than their work, so the
+compiled target (``"cython"``, cached per model) is the default wherever a compiler works
+(:func:`~neurosim.backend.default_target`), ``"numpy"`` otherwise (figures in the learner benchmark,
+``neurosim_benchmark.learner``). ``progress(phase, done, total, eta_s)`` is called as trials finish.
 
 Counting: ``n_parameters`` = plastic synapses (``mem_mem`` + ``mem_out``) not pruned; ``ops`` = synaptic
 events (every spike, input sources included, × the out-degree of its neuron, all projections); energy =
@@ -34,6 +47,7 @@ Davies et al. 2018; :func:`neurosim.metrics.snn_energy_j`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,7 +64,8 @@ from ...serialization import encode
 from ...tasks import StoreRecall, Task, Trial
 from ...validation import check_number, check_quantity, fail
 from ..base import Fit, LearnerBase, Prediction
-from .network import PLASTIC, SpikingParams, network_description, params_for_task
+from .network import PLASTIC, SpikingParams, network_description, params_for_task, pruner_of
+from .trials import Outcome, Progress, Read, Reporter, TrialPlan, blocks, run_block, run_trial_by_trial
 
 
 class SpikingLearner(LearnerBase):
@@ -59,7 +74,9 @@ class SpikingLearner(LearnerBase):
 
     ``write_channel`` / ``read_channel``: task channels acting as gates (STORE / RECALL of store-recall)
     instead of content; ``step_duration``: the task's step (encoder and decoder clock); ``target``: Brian2
-    code generation target (default :func:`neurosim.backend.default_target`). Use :meth:`for_task`.
+    code generation target (default :func:`neurosim.backend.default_target`: cython where a compiler works);
+    ``blocks``: run trials in blocks (default) or trial by trial; ``progress``: called as trials finish
+    (:data:`~neurosim.learners.spiking.trials.Progress`). Use :meth:`for_task`.
     """
 
     name = "snn"
@@ -79,6 +96,8 @@ class SpikingLearner(LearnerBase):
         target: str | None = None,
         criterion: float = 0.95,
         criterion_window: int = 50,
+        blocks: bool = True,
+        progress: Progress | None = None,
     ) -> None:
         super().__init__(n_inputs, n_outputs, criterion=criterion, criterion_window=criterion_window)
         owner = type(self).__name__
@@ -99,9 +118,18 @@ class SpikingLearner(LearnerBase):
         self.step_duration = check_quantity(owner, "step_duration", step_duration, second, positive=True)
         self.seed = int(check_number(owner, "seed", seed, low=0, integer=True))
         self.target = target or default_target()
+        self.blocks = bool(blocks)
+        self.progress = progress
         p = self.params
+        steps, onset = (int(round(float(q / p.dt))) for q in (self.step_duration, p.teacher_onset))
+        if p.teacher and not 0 < onset < steps:
+            fail(
+                owner, "teacher_onset", p.teacher_onset, f"must lie inside the step (0, {self.step_duration})"
+            )
+        sub = math.gcd(steps, onset) if p.teacher else steps  # encoder resolution: the teacher's onset
+        self._per_step = steps // sub
         self.encoder = PoissonEncoder(
-            rate_max=p.input_rate, neurons_per_input=p.neurons_per_input, step_duration=step_duration, dt=p.dt
+            rate_max=p.input_rate, neurons_per_input=p.neurons_per_input, step_duration=sub * p.dt, dt=p.dt
         )
         self.decoder = SpikeCountDecoder(self.n_outputs, p.neurons_per_output, tie="none")
         self.sim = build(self.description(), target=self.target)
@@ -110,9 +138,13 @@ class SpikingLearner(LearnerBase):
             projections=("mem_out",),
             policy=CorrectWrong(p.correct, p.wrong),
             baseline=RunningBaseline(alpha=p.baseline_alpha) if p.baseline_alpha > 0 else None,
+            reward_delay=p.reward_delay if p.delayed_reward else 0 * ms,
             readout=self._readout,
+            pruner=pruner_of(p),
+            consolidate_above=p.consolidate_above if p.consolidation else None,
             seed=self.seed,
         )
+        self._trials_trained = 0  # training trials so far (the pruning schedule counts them)
         self._rng = np.random.default_rng(self.seed)
         self._trial_counter = 0
         self._n_initial = {name: self.sim.n_synapses(name) for name in PLASTIC}
@@ -123,6 +155,16 @@ class SpikingLearner(LearnerBase):
             for proj in self.sim.description.projections
             if proj.rules
         ]
+        self._neuron_rest = [
+            (
+                pop.name,
+                pop.model.E_L,
+                [v for v in ("I_exc", "I_inh") if v in self.sim.variable_names(pop.name)],
+            )
+            for pop in self.sim.description.populations
+            if pop.name != "input"
+        ]
+        self._window = self.step_duration  # the answer window the trial-by-trial readout counts
         self._degrees()
 
     # -- construction -------------------------------------------------------------------------------------
@@ -186,6 +228,7 @@ class SpikingLearner(LearnerBase):
             "populations": sizes,
             "synapses": {p.name: self.sim.n_synapses(p.name) for p in self.sim.description.projections},
             "target": self.target,
+            "trials_in_blocks": self.runs_blocks,
             "seed": self.seed,
             "learning": "CoActivityHebb (mem_mem, Hebbian) + RewardModulated via FrontalController (mem_out)",
             "pruned_fraction": self.pruned_fraction,
@@ -235,10 +278,65 @@ class SpikingLearner(LearnerBase):
             self._degrees()
         return target
 
-    # -- running trials -----------------------------------------------------------------------------------
+    # -- running trials (see .trials) -----------------------------------------------------------------------
+    @property
+    def iti_steps(self) -> int:
+        """Time steps of the inter-trial interval in training."""
+        return int(round(float(self.params.iti / self.params.dt)))
+
+    @property
+    def runs_blocks(self) -> bool:
+        """Whether trials run in blocks: asked for (``blocks=True``) and the controller does only what a
+        block can do in its callback (everything but neuron selection: reward, delayed reward, baseline,
+        consolidation; the learner takes the pruning steps between runs), else trial by trial."""
+        c = self.controller
+        return self.blocks and c.selection is None and c.bandit is None
+
+    def plan(self, trial: Trial, learn: bool) -> TrialPlan:
+        """Everything about ``trial`` that does not depend on the network's answers (draws the input seed,
+        then the exploration bias, from the learner's generator): inputs with the teacher after each
+        answer window (training, pattern tasks), the exploration bias, the inter-trial interval, the answer
+        windows."""
+        p, dt = self.params, self.params.dt
+        seed = int(self._rng.integers(2**31))
+        x, teacher = self._inputs(trial, learn)
+        spikes = self.encoder.encode(x, seed=seed)
+        sd = float(p.explore / mV)
+        bias = self._rng.normal(0.0, sd, self.n_outputs) if learn and sd > 0 else np.zeros(self.n_outputs)
+        step = int(round(float(self.step_duration / dt)))
+        window = int(round(float(p.teacher_onset / dt))) if teacher else step
+        reads = (
+            tuple(
+                Read(int(k), int(trial.targets[k]), int(k) * step, int(k) * step + window)
+                for k in trial.reward_steps
+            )
+            if learn
+            else ()
+        )
+        return TrialPlan(trial, self.iti_steps if learn else 0, trial.n_steps * step, reads, spikes, bias)
+
+    def _inputs(self, trial: Trial, learn: bool) -> tuple[np.ndarray, bool]:
+        """The input of every sub-step (``teacher_onset`` resolution) and whether a teacher joins it: in
+        training, pattern tasks add the experienced pattern (``target_patterns``) from ``teacher_onset``
+        into each step on, after the answer window, so training answers are the network's own."""
+        x = np.repeat(np.asarray(trial.inputs, dtype=float), self._per_step, axis=0)
+        teacher = trial.target_patterns is not None and learn and self.params.teacher
+        teacher = teacher and np.shape(trial.target_patterns) == np.shape(trial.inputs)
+        if teacher:
+            onset = int(round(float(self.params.teacher_onset / self.encoder.step_duration)))
+            late = np.arange(x.shape[0]) % self._per_step >= onset
+            pattern = np.repeat(np.asarray(trial.target_patterns, dtype=float), self._per_step, axis=0)
+            x[late] = np.maximum(x[late], pattern[late])
+        return x, bool(teacher)
+
+    def _start_trial(self, plan: TrialPlan, learn: bool) -> None:
+        """A trial starts from rest, with its exploration bias on the readout groups."""
+        self._reset(eligibility=not learn)
+        self.sim.set_variable("out", "I_ext", np.repeat(plan.bias, self.params.neurons_per_output) * mV)
+
     def _readout(self, sim: Simulation, start: Quantity, stop: Quantity) -> int:
-        """The controller's readout: the decision in the last step of the run segment."""
-        lo = float((stop - self.step_duration) / second)
+        """The controller's readout (trial by trial): the decision in the answer window ending at ``stop``."""
+        lo = float((stop - self._window) / second)
         i, t = self._new_spikes("out")
         inside = (t >= lo - 1e-9) & (t < float(stop / second) - 1e-9)
         counts = np.bincount(i[inside], minlength=self.n_outputs * self.params.neurons_per_output)
@@ -265,46 +363,6 @@ class SpikingLearner(LearnerBase):
         self.sim.set_variable("mem_mem", "hebb_gate", 1.0 if on else 0.0)
         self.sim.set_variable("mem_out", "elig_gate", 1.0 if on else 0.0)
 
-    def _inputs(self, trial: Trial, learn: bool) -> np.ndarray:
-        x = np.array(trial.inputs, dtype=float)
-        if learn and self.params.teacher and trial.target_patterns is not None:
-            teacher = np.asarray(trial.target_patterns)
-            if teacher.shape == x.shape:
-                x = np.maximum(x, teacher)
-        return x
-
-    def _run_trial(self, trial: Trial, learn: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
-        """Simulate one trial; returns (decisions per step, recalled units per step, events, plastic updates).
-
-        Learning: the run starts with the inter-trial interval (the network at rest while the previous
-        trial's dopamine acts on its eligibility), then one controller trial per scored step (the reward
-        follows the decision at the end of that step). Testing: one run, plasticity off."""
-        p = self.params
-        self._reset(eligibility=not learn)
-        self._set_learning(learn)
-        for pop in self._recorded:
-            self._offsets[pop] = self.sim.n_spikes(pop)
-        before = self._spike_totals()
-        lead = p.iti if learn else 0 * ms
-        t0 = self.sim.t + lead
-        seed = int(self._rng.integers(2**31))
-        spikes = self.encoder.encode(self._inputs(trial, learn), seed=seed)
-        self.sim.set_spike_times("input", spikes.indices, spikes.times + t0)
-        self._perturb(learn)
-        step = self.step_duration
-        done = 0
-        if learn:
-            for k in trial.reward_steps:
-                target = int(trial.targets[k])
-                self.controller.trial(lead + (k + 1 - done) * step, target, context=target)
-                done, lead = k + 1, 0 * ms
-        if trial.n_steps > done:
-            self.sim.run(lead + (trial.n_steps - done) * step, progress=False)
-        decisions, recalled = self._decode(trial, t0)
-        after = self._spike_totals()
-        events, updates = self._events(before, after, spikes.indices)
-        return decisions, recalled, events, (updates if learn else 0)
-
     def _perturb(self, learn: bool) -> None:
         """Exploration: a random bias per readout group while learning (``params.explore``), none at test."""
         g, sd = self.params.neurons_per_output, float(self.params.explore / mV)
@@ -313,23 +371,17 @@ class SpikingLearner(LearnerBase):
 
     def _reset_neurons(self) -> None:
         """Membrane potentials to rest and synaptic currents to zero in every population except the input."""
-        for pop in self.sim.description.populations:
-            if pop.name != "input":
-                self.sim.set_variable(pop.name, "v", pop.model.E_L)
-                have = self.sim.variable_names(pop.name)
-                for var in ("I_exc", "I_inh"):
-                    if var in have:
-                        self.sim.set_variable(pop.name, var, 0 * mV)
+        for pop, rest, currents in self._neuron_rest:
+            self.sim.set_variable(pop, "v", rest)
+            for var in currents:
+                self.sim.set_variable(pop, var, 0 * mV)
 
-    def _spike_totals(self) -> dict[str, np.ndarray]:
-        return {pop: self.sim.spike_counts(pop).copy() for pop in self._recorded}
+    def _count(self, pop: str, indices: np.ndarray) -> np.ndarray:
+        n = self.sim.description.population(pop).n
+        return np.bincount(np.asarray(indices, dtype=int), minlength=n)
 
-    def _events(
-        self, before: Mapping[str, np.ndarray], after: Mapping[str, np.ndarray], input_indices: np.ndarray
-    ) -> tuple[int, int]:
-        counts = {pop: after[pop] - before[pop] for pop in self._recorded}
-        n_in = self.sim.description.population("input").n
-        counts["input"] = np.bincount(np.asarray(input_indices, dtype=int), minlength=n_in)
+    def _events(self, counts: Mapping[str, np.ndarray]) -> tuple[int, int]:
+        """Synaptic events and plastic updates of a trial from the spikes of each population in it."""
         events = plastic = 0
         for pop, degrees in self._out_degree.items():
             for proj, deg in degrees.items():
@@ -341,44 +393,90 @@ class SpikingLearner(LearnerBase):
                     plastic += e + int(np.dot(counts[target], self._in_degree[proj]))
         return events, plastic
 
-    def _decode(self, trial: Trial, t0: Quantity) -> tuple[np.ndarray, np.ndarray]:
+    def _decode(
+        self, trial: Trial, spikes: Mapping[str, tuple[np.ndarray, np.ndarray]], t0: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decisions and recalled units per step from the trial's spikes (times in s; ``t0``: first step)."""
         p = self.params
-        start = float(t0 / second)
-        i, t = self._new_spikes("out")
+        i, t = spikes["out"]
         counts = spike_counts(
-            i, t - start, self.n_outputs * p.neurons_per_output, trial.n_steps, self.step_duration
+            i, t - t0, self.n_outputs * p.neurons_per_output, trial.n_steps, self.step_duration
         )
         decisions = self.decoder.decode(counts)
-        i, t = self._new_spikes("mem")
+        i, t = spikes["mem"]
         g = p.neurons_per_unit
-        mem = spike_counts(i, t - start, self.n_units * g, trial.n_steps, self.step_duration)
+        mem = spike_counts(i, t - t0, self.n_units * g, trial.n_steps, self.step_duration)
         per_unit = mem.reshape(trial.n_steps, self.n_units, g).sum(axis=2)
         threshold = float(p.recall_rate * self.step_duration) * g
         recalled = np.zeros((trial.n_steps, self.n_inputs))
         recalled[:, self.content] = per_unit >= threshold
         return decisions, recalled
 
+    @property
+    def settle_steps(self) -> int:
+        """Time steps after the last training trial: the inter-trial interval and any reward delay, so that
+        the last reward reaches the eligibility before the test."""
+        p = self.params
+        delay = p.reward_delay if p.delayed_reward else 0 * ms
+        return int(round(float((p.iti + delay) / p.dt)))
+
+    def _run(self, trials: Sequence[Trial], learn: bool) -> list[Outcome]:
+        """Run ``trials`` (see :mod:`.trials`); with ``prune_during_learning``, training stops every
+        ``prune_every`` trials for a pruning step of the controller (compacted), then goes on."""
+        report = Reporter(self.progress, "train" if learn else "test", len(trials))
+        if not (learn and self.params.prune_during_learning):
+            return self._run_part(trials, learn, learn and self.settle_steps > 0, report)
+        outcomes: list[Outcome] = []
+        every = self.params.prune_every
+        while len(outcomes) < len(trials):
+            take = every - self._trials_trained % every
+            part = trials[len(outcomes) : len(outcomes) + take]
+            last = len(outcomes) + len(part) == len(trials)
+            outcomes += self._run_part(part, learn, last and self.settle_steps > 0, report)
+            self._trials_trained += len(part)
+            if self._trials_trained % every == 0:
+                self.controller.prune()
+                self._degrees()
+        return outcomes
+
+    def _run_part(
+        self, trials: Sequence[Trial], learn: bool, settle: bool, report: Reporter
+    ) -> list[Outcome]:
+        """Run ``trials`` in blocks (one run each) or trial by trial; ``settle``: an interval after the last
+        trial (:attr:`settle_steps`) lets its reward act; ``report`` is called as trials finish."""
+        if not self.runs_blocks:
+            outcomes = []
+            for trial in trials:
+                outcomes.append(run_trial_by_trial(self, self.plan(trial, learn), learn))
+                report()
+            if settle:
+                self._reset(eligibility=False)
+                self.sim.run(self.settle_steps * self.params.dt, progress=False)
+            return outcomes
+        plans = [self.plan(trial, learn) for trial in trials]
+        cut = blocks(self, plans, learn)
+        outcomes = []
+        for k, block in enumerate(cut):
+            outcomes += run_block(self, block, learn, settle=settle and k == len(cut) - 1, on_done=report)
+        return outcomes
+
     # -- the learner protocol -------------------------------------------------------------------------------
     def _fit(self, trials: Sequence[Trial]) -> Fit:
         predictions, events, updates = [], 0, 0
-        for trial in trials:
-            d, _, e, u = self._run_trial(trial, learn=True)
-            predictions.append(d)
+        for outcome in self._run(trials, learn=True):
+            predictions.append(outcome.decisions)
+            e, u = self._events(outcome.counts)
             events += e
             updates += u
-        if self.params.iti > 0 * ms:  # let the last reward act before anything else runs
-            self._reset(eligibility=False)
-            self.sim.run(self.params.iti, progress=False)
         self.train_plastic_updates += updates
         return Fit(list(range(len(trials))), predictions, events, {"plastic_updates": updates})
 
     def _predict(self, trials: Sequence[Trial]) -> Prediction:
         predictions, recalled, events = [], [], 0
-        for trial in trials:
-            d, r, e, _ = self._run_trial(trial, learn=False)
-            predictions.append(d)
-            recalled.append(r)
-            events += e
+        for outcome in self._run(trials, learn=False):
+            predictions.append(outcome.decisions)
+            recalled.append(outcome.recalled)
+            events += self._events(outcome.counts)[0]
         pattern = self.n_units == self.n_inputs and all(t.target_patterns is not None for t in trials)
         return Prediction(predictions, events, recalled if pattern else None)
 

@@ -42,9 +42,10 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-from brian2 import Hz, Quantity, ms, mV, um
+from brian2 import Hz, Quantity, ms, mV, second, um
 
 from ...connectivity import GaussianKernel
+from ...frontal import Pruner, TargetSparsity, WeightMagnitude
 from ...network import (
     ExplicitConnections,
     NetworkDescription,
@@ -55,6 +56,7 @@ from ...network import (
 )
 from ...neurons import LIF, SpikeSource
 from ...plasticity.reward import RewardModulated
+from ...plasticity.reward_consolidation import RewardConsolidation
 from ...plasticity.rule import Rule, RuleCode
 from ...plasticity.stp import TsodyksMarkram
 from ...serialization import Describable
@@ -174,7 +176,22 @@ class SpikingParams(Describable):
     explore: Quantity = 6 * mV
     iti: Quantity = 300 * ms  # inter-trial interval in training (the previous reward acts)
     teacher: bool = True  # pattern tasks: drive memory units with target_patterns while training
+    # ... from this long after a scored step's onset: the training answer is read before it (prequential)
+    teacher_onset: Quantity = 100 * ms
     recall_rate: Quantity = 10 * Hz  # a unit counts as recalled above this rate in a step
+    # the frontal controller in the learning loop: switches, all off by default (immediate reward only)
+    delayed_reward: bool = False  # the reward arrives reward_delay after the decision, through eligibility
+    reward_delay: Quantity = 1 * second  # Izhikevich 2007's distal reward (1-3 s); tau_c must cover it
+    prune_during_learning: bool = False  # weak plastic synapses pruned while training, compacted
+    prune_every: int = 40  # training trials between pruning steps
+    prune_final: float = 0.8  # fraction of each plastic projection pruned at the end of the schedule
+    prune_steps: int = 8  # pruning steps of the ramp (TargetSparsity: fast early, gentle late)
+    prune_weak: float = 0.05  # |w| below which a synapse is weak (never imprinted, or depressed)
+    consolidation: bool = False  # reward-driven mem_out changes fade unless captured (RewardConsolidation)
+    consolidate_above: float = 0.5  # a reward-prediction error at least this large makes proteins
+    # divides the consolidation time constants: early changes fade over 6884 s / 300 = 23 s, so what a
+    # later task does to an earlier task's synapses fades within that task unless it is rewarded there
+    consolidation_time_scale: float = 300.0
 
     def __post_init__(self) -> None:
         owner = "SpikingParams"
@@ -199,10 +216,35 @@ class SpikingParams(Describable):
         ):
             check_quantity(owner, name, getattr(self, name), ms, positive=True)
         check_quantity(owner, "iti", self.iti, ms, nonnegative=True)
+        check_quantity(owner, "teacher_onset", self.teacher_onset, ms, positive=True)
         check_quantity(owner, "explore", self.explore, mV, nonnegative=True)
         lo, hi = self.w_out_init
         if not 0 <= lo <= hi <= 1:
             fail(owner, "w_out_init", self.w_out_init, "expected 0 <= low <= high <= 1")
+        self._check_switches(owner)
+
+    def _check_switches(self, owner: str) -> None:
+        """The controller's switches and the settings they need (combinations named in the error)."""
+        check_quantity(owner, "reward_delay", self.reward_delay, ms, nonnegative=True)
+        if self.delayed_reward:
+            if self.tau_c < self.reward_delay:
+                fail(
+                    owner,
+                    "tau_c",
+                    self.tau_c,
+                    f"with delayed_reward the eligibility must outlast reward_delay ({self.reward_delay}): "
+                    "set tau_c >= reward_delay (Izhikevich 2007: tau_c 1 s for 1-3 s delays)",
+                )
+            if self.reward_delay >= 60 * second:
+                fail(
+                    owner, "reward_delay", self.reward_delay, "must be shorter than 60 s (the dopamine table)"
+                )
+        for name in ("prune_every", "prune_steps"):
+            check_number(owner, name, getattr(self, name), low=1, integer=True)
+        check_number(owner, "prune_final", self.prune_final, low=0, high=1)
+        check_number(owner, "prune_weak", self.prune_weak, low=0)
+        check_number(owner, "consolidate_above", self.consolidate_above)
+        check_number(owner, "consolidation_time_scale", self.consolidation_time_scale, low=0, low_open=True)
 
 
 def _active_units(task: Task) -> int:
@@ -290,7 +332,13 @@ def network_description(
     stp = TsodyksMarkram(U=p.U, tau_d=p.tau_d, tau_f=p.tau_f)
     hebb = CoActivityHebb(eta=p.hebb_eta, tau=p.hebb_tau, depress=p.hebb_depress)
     elig = CoActivityHebb(eta=p.elig_eta, tau=p.elig_tau, depress=p.elig_depress, name="elig")
-    reward = RewardModulated(tau_c=p.tau_c, tau_da=p.tau_da, eta=p.reward_eta, period=10 * ms)
+    # a long dopamine table: blocks of training trials up to ~2 minutes run as one (learner.trials)
+    reward = RewardModulated(
+        tau_c=p.tau_c, tau_da=p.tau_da, eta=p.reward_eta, period=10 * ms, horizon=120 * second
+    )
+    mem_out_rules: tuple[Rule, ...] = (elig, reward)
+    if p.consolidation:  # reward-driven changes are early phase; captured ones last (tagging and capture)
+        mem_out_rules += (RewardConsolidation(time_scale=p.consolidation_time_scale),)
     lo, hi = p.w_out_init
     projections = [
         Projection(
@@ -309,7 +357,7 @@ def network_description(
             "mem",
             "out",
             p.J_out,
-            rules=(elig, reward),
+            rules=mem_out_rules,
             w_init=f"{lo} + {hi - lo}*rand()",
             connectivity=GaussianKernel(p_max=1.0, sigma=10 * p.box),
         ),
@@ -374,6 +422,23 @@ def network_description(
     )
 
 
+def pruner_of(params: SpikingParams) -> Pruner | None:
+    """The controller's pruning during learning (None when ``prune_during_learning`` is off): LTD →
+    pruning. Candidates are the weak plastic synapses (|w| < ``prune_weak``): in ``mem_out`` those that
+    punishment (and the depression of silent readout neurons) has driven down, in ``mem_mem`` those that no
+    pattern imprinted; weakest first, each step removes up to what a cubic ramp to ``prune_final`` allows
+    (gradual pruning, Zhu & Gupta 2017) from each plastic projection."""
+    p = params
+    if not p.prune_during_learning:
+        return None
+    return Pruner(
+        criterion=WeightMagnitude(threshold=p.prune_weak),
+        schedule=TargetSparsity(final=p.prune_final, steps=p.prune_steps),
+        every=p.prune_every,
+        projections=PLASTIC,
+    )
+
+
 def _within_groups(n_outputs: int, g: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of distinct neurons inside each of ``n_outputs`` readout groups of ``g`` neurons (the
     groups' self-excitation)."""
@@ -383,4 +448,11 @@ def _within_groups(n_outputs: int, g: int) -> tuple[np.ndarray, np.ndarray]:
     return (base + i[keep]).ravel(), (base + j[keep]).ravel()
 
 
-__all__ = ["PLASTIC", "CoActivityHebb", "SpikingParams", "network_description", "params_for_task"]
+__all__ = [
+    "PLASTIC",
+    "CoActivityHebb",
+    "SpikingParams",
+    "network_description",
+    "params_for_task",
+    "pruner_of",
+]

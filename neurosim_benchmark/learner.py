@@ -1,0 +1,140 @@
+"""Spiking learner speed: wall time per training and test trial, trial by trial versus blocks of trials.
+
+The spiking learner of the memory comparison (:class:`~neurosim.learners.spiking.SpikingLearner`, sized as
+``SpikingLearner.for_task`` sizes it at the comparison's default config) on associative recall and
+store-recall, seed 0, run two ways on the same trials:
+
+* ``trial`` (the Python-controller path): ``blocks=False``, numpy target: one ``sim.run`` per answer window;
+* ``block`` (the default path): ``blocks=True``, compiled target: a block of trials in one ``sim.run``;
+* ``block_numpy``: blocks on the numpy target (where no compiler works).
+
+For each: seconds per training trial and per test trial, wall and CPU time of the process (on a shared
+machine the CPU time is the wall time a quiet one would show; the compiled model is warmed up first, so a
+one-time compile is not counted: it is cached per model), test accuracy over the scored answers with its
+Wilson interval, and the exact McNemar test between the two paths on the same test trials.
+
+Run: ``python -m neurosim_benchmark.learner [--tasks associative_recall store_recall] [--n-test 100]
+[--paths trial block] [--out FILE.json]``; with ``PYTHONPATH`` set to an older checkout of neurosim, the
+``trial`` path measures that version's learner. The figures go to ``docs/results/learner_speed/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosim.io import atomic_write_json
+from neurosim.learners.spiking import SpikingLearner
+from neurosim.metrics import correct_and_due
+from neurosim.statistics import mcnemar_exact, proportion_ci
+from neurosim.tasks import AssociativeRecall, StoreRecall, Task
+
+#: The comparison's full default config (experiments/compare_lstm.py's ``Config``) for the two tasks.
+TASKS: dict[str, tuple[Task, int]] = {
+    "associative_recall": (
+        AssociativeRecall(n_patterns=10, n_units=100, coding_level=0.1, cue_fraction=0.5),
+        400,
+    ),
+    "store_recall": (StoreRecall(min_delay=0, max_delay=6, p_store=0.5, value_with_store=True), 80),
+}
+#: path name -> (blocks, target)
+PATHS = {"trial": (False, "numpy"), "block": (True, "cython"), "block_numpy": (True, "numpy")}
+
+
+def measure(
+    task_name: str, path: str, n_test: int, seed: int = 0, n_train: int | None = None
+) -> dict[str, Any]:
+    """Train and test one learner on one task along one path; seconds per trial and test answers."""
+    task, default_train = TASKS[task_name]
+    n_train = default_train if n_train is None else n_train
+    blocks, target = PATHS[path]
+    # a checkout from before blocks (PYTHONPATH) runs trial by trial: its ``trial`` path is the old one
+    has_blocks = "blocks" in inspect.signature(SpikingLearner.__init__).parameters
+    kwargs = {"target": target, **({"blocks": blocks} if has_blocks else {})}
+    train, test = task.trials(n_train, seed, "train"), task.trials(n_test, seed, "test")
+    if target != "numpy":  # compile (or load from the cache) before timing
+        warm = SpikingLearner.for_task(task, assembly_size=20, seed=seed, **kwargs)
+        warm.train(train[:2])
+        warm.evaluate(test[:1])
+    learner = SpikingLearner.for_task(task, assembly_size=20, seed=seed, **kwargs)
+    cpu = time.process_time()
+    log = learner.train(train)
+    cpu_train = time.process_time() - cpu
+    evaluation = learner.evaluate(test)
+    cpu_test = time.process_time() - cpu - cpu_train
+    correct = [correct_and_due(t, p) for t, p in zip(test, evaluation.predictions, strict=True)]
+    right = int(sum(c for c, _ in correct))
+    due = int(sum(d for _, d in correct))
+    ci = proportion_ci(right, due)
+    return {
+        "task": task_name,
+        "path": path,
+        "blocks": blocks,
+        "target": target,
+        "seed": seed,
+        "n_train": n_train,
+        "n_test": n_test,
+        "train_s_per_trial": log.wall_s / n_train,
+        "test_s_per_trial": evaluation.wall_s / n_test,
+        # CPU seconds of this process: the wall time a quiet machine would show (the machine may be shared)
+        "train_cpu_s_per_trial": cpu_train / n_train,
+        "test_cpu_s_per_trial": cpu_test / n_test,
+        "train_score": float(np.nanmean(log.scores)),
+        "accuracy": ci.estimate,
+        "accuracy_ci": [ci.low, ci.high],
+        "answers": due,
+        "right": [
+            int(c) for t, p in zip(test, evaluation.predictions, strict=True) for c in _per_answer(t, p)
+        ],
+    }
+
+
+def _per_answer(trial: Any, prediction: np.ndarray) -> list[bool]:
+    steps = trial.reward_steps
+    return [bool(prediction[k] == trial.targets[k]) for k in steps]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--paths", nargs="+", default=["trial", "block"], choices=list(PATHS))
+    parser.add_argument("--n-test", type=int, default=100)
+    parser.add_argument("--n-train", type=int, default=None, help="default: the comparison's")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "runs": [],
+    }
+    for task_name in args.tasks:
+        runs = {}
+        for path in args.paths:
+            runs[path] = measure(task_name, path, args.n_test, n_train=args.n_train)
+            r = runs[path]
+            print(
+                f"{task_name:20s} {path:6s} train {r['train_s_per_trial']:.3f} s/trial  "
+                f"test {r['test_s_per_trial']:.3f} s/trial  (CPU {r['train_cpu_s_per_trial']:.3f} / "
+                f"{r['test_cpu_s_per_trial']:.3f})  accuracy {r['accuracy']:.3f} "
+                f"[{r['accuracy_ci'][0]:.3f}, {r['accuracy_ci'][1]:.3f}] of {r['answers']}",
+                flush=True,
+            )
+            results["runs"].append(r)
+        if {"trial", "block"} <= set(runs):
+            cmp = mcnemar_exact(runs["block"]["right"], runs["trial"]["right"], names=("block", "trial"))
+            results.setdefault("comparisons", {})[task_name] = cmp.verdict
+            print(f"{task_name:20s} {cmp.verdict}", flush=True)
+        if args.out is not None:
+            atomic_write_json(args.out, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -20,10 +20,14 @@ Compute
     models": ≈ 2N FLOPs per token forward, 4N backward). Spiking network: synaptic events (one presynaptic
     spike arriving at one synapse), counted by the spiking learner during simulation.
 Energy
-    Per-operation constants, named below with their sources. They are *lower bounds on arithmetic* (no memory
-    traffic, no static power, no neuron updates): Horowitz 2014 gives a 32-bit SRAM read from a 32 kB cache at
-    ≈ 20 pJ and from DRAM at ≈ 1.3–2.6 nJ, so real systems spend more on data movement than on arithmetic.
-    Use them to compare orders of magnitude, not the power drawn by a given computer.
+    Per-operation constants, named below with their sources, counted on both sides
+    (:func:`energy_breakdown`): a spiking network pays per synaptic event, per neuron update (every neuron,
+    every time step) and per plastic weight update (Loihi, 14 nm; Davies et al. 2018); a conventional network
+    pays per multiply-accumulate and per 32-bit operand read from on-chip SRAM (a weight for a matrix
+    product, a cached key or value for attention; 45 nm, Horowitz 2014). Static power, DRAM traffic and the
+    host are left out, and the two sides' figures come from different process nodes (14 nm vs 45 nm: at
+    equal design, dynamic energy per operation falls several-fold from 45 to 14 nm), so compare orders of
+    magnitude, not the power drawn by a given computer.
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ E_MAC_FP32_45NM_J = E_FP32_MULT_45NM_J + E_FP32_ADD_45NM_J
 E_SYNOP_LOIHI_J = 23.6e-12
 #: Energy per synaptic weight update (pairwise STDP) on Loihi: 120 pJ (Davies et al. 2018, Table 1).
 E_SYNUPDATE_LOIHI_J = 120e-12
+#: Energy per neuron update (active neuron, one time step) on Loihi: 52 pJ (Davies et al. 2018, Table 1).
+E_NEURON_UPDATE_LOIHI_J = 52e-12
+#: 32-bit read from an 8 kB on-chip SRAM cache, 45 nm: 5 pJ (Horowitz, ISSCC 2014, as tabulated by S. Han et
+#: al., "Learning both weights and connections for efficient neural networks", NeurIPS 2015, Table 1).
+E_SRAM_READ_32BIT_45NM_J = 5e-12
 #: Backward pass ≈ 2 × forward pass (Kaplan et al. 2020, arXiv:2001.08361: training ≈ 6N FLOPs per token,
 #: inference ≈ 2N), so a training step costs 3 forward passes.
 BACKWARD_FORWARD_RATIO = 2.0
@@ -183,6 +192,28 @@ def lstm_energy_j(macs: float) -> float:
 def snn_energy_j(synaptic_events: float, synaptic_updates: float = 0) -> float:
     """Spiking network energy on Loihi-like hardware: events × 23.6 pJ + plastic weight updates × 120 pJ."""
     return energy_j(synaptic_events, E_SYNOP_LOIHI_J) + energy_j(synaptic_updates, E_SYNUPDATE_LOIHI_J)
+
+
+#: What each counted operation costs (J), by the name used in :func:`energy_breakdown`.
+JOULES_PER_OPERATION = {
+    "synaptic_events": E_SYNOP_LOIHI_J,
+    "neuron_updates": E_NEURON_UPDATE_LOIHI_J,
+    "plastic_updates": E_SYNUPDATE_LOIHI_J,
+    "multiply_accumulates": E_MAC_FP32_45NM_J,
+    "memory_reads": E_SRAM_READ_32BIT_45NM_J,
+}
+
+
+def energy_breakdown(counts: dict[str, float]) -> dict[str, float]:
+    """Energy of counted operations: ``{NAME: count}`` (names of :data:`JOULES_PER_OPERATION`) gives
+    ``{NAME + "_j": count × its energy}`` and ``"energy_j"``, their sum."""
+    out: dict[str, float] = {}
+    for name, count in counts.items():
+        if name not in JOULES_PER_OPERATION:
+            fail("energy_breakdown", "counts", name, f"allowed: {sorted(JOULES_PER_OPERATION)}")
+        out[f"{name}_j"] = energy_j(count, JOULES_PER_OPERATION[name])
+    out["energy_j"] = float(sum(out.values()))
+    return out
 
 
 def summarize(values: Sequence[float]) -> dict[str, float]:

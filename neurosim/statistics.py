@@ -29,6 +29,10 @@ Two learners on the same test trials
     (:func:`scipy.stats.binomtest`); its interval is the exact (Clopper–Pearson) interval of that fraction
     π, mapped to the accuracy difference ``n_discordant / n (2π − 1)``, and excludes 0 exactly when the
     test rejects. It treats all trials as independent pairs.
+    :func:`compare_answers` joins the two for right/wrong answers grouped by seed: the difference and its
+    interval from :func:`paired_bootstrap` (which respects the seeds), significant only when that interval
+    excludes 0 *and* the exact McNemar test rejects. The bootstrap alone is degenerate on tiny samples (two
+    answers that differ the same way give the interval [1, 1]); McNemar's exact p-value is not (0.5 there).
 """
 
 from __future__ import annotations
@@ -258,4 +262,41 @@ def mcnemar_exact(
     )
 
 
-__all__ = ["Comparison", "Interval", "mean_ci", "mcnemar_exact", "paired_bootstrap", "proportion_ci"]
+def compare_answers(
+    a_correct: Any,
+    b_correct: Any,
+    *,
+    names: Sequence[str] = ("a", "b"),
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> Comparison:
+    """Two learners' right/wrong answers on the same trials (one sequence per seed, or flat): the accuracy
+    difference with its :func:`paired_bootstrap` interval, significant when that interval excludes 0 and
+    :func:`mcnemar_exact` rejects at level ``1 − confidence`` (module docstring)."""
+    boot = paired_bootstrap(
+        a_correct, b_correct, names=names, confidence=confidence, n_resamples=n_resamples, seed=seed
+    )
+    exact = mcnemar_exact(a_correct, b_correct, names=names, confidence=confidence)
+    return Comparison(
+        boot.a,
+        boot.b,
+        boot.difference,
+        boot.low,
+        boot.high,
+        confidence,
+        boot.significant and exact.significant,
+        exact.p_value,
+        f"{boot.method}; {exact.method}, p = {exact.p_value:.3g}",
+    )
+
+
+__all__ = [
+    "Comparison",
+    "Interval",
+    "compare_answers",
+    "mean_ci",
+    "mcnemar_exact",
+    "paired_bootstrap",
+    "proportion_ci",
+]

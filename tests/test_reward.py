@@ -319,6 +319,7 @@ def test_pairings_match_a_spike_by_spike_reading():
     assert paired([0.1], [0.110], window, dt).tolist() == [True]
 
 
+@pytest.mark.integration
 def test_distal_reward_generated_rewards_equal_the_python_controller():
     # Equivalence: generated code that finds each pairing and delivers its reward during one run gives the
     # same weights (to rounding) as a Python controller that reads the spikes after each 0.95 s chunk and

@@ -21,7 +21,7 @@ from neurosim.learners import (  # noqa: E402
 )
 from neurosim.learners.gru import gru_parameter_count  # noqa: E402
 from neurosim.learners.transformer import TransformerArchitecture, sinusoidal_positions  # noqa: E402
-from neurosim.metrics import E_MAC_FP32_45NM_J  # noqa: E402
+from neurosim.metrics import E_MAC_FP32_45NM_J, E_SRAM_READ_32BIT_45NM_J  # noqa: E402
 from neurosim.tasks import AssociativeRecall, StoreRecall, stack_trials  # noqa: E402
 from neurosim.validation import ParameterError  # noqa: E402
 
@@ -51,13 +51,25 @@ def test_every_learner_returns_the_same_record_fields():
         types = {type(d[key]) for d in dicts}
         assert len(types) == 1 or types <= {int, type(None)}, (key, types)
     common = {"backend", "op_name", "train_ops", "test_ops", "hyperparameters", "task", "seed"}
-    sizes = {"parameters_total", "nonzero_weights"}
+    common |= {
+        "test_correct",
+        "test_answers",
+        "test_repeats",
+        "train_wall_s_per_trial",
+        "test_wall_s_per_trial",
+    }
+    sizes = {"parameters_total", "nonzero_weights", "weight_reads", "activation_reads", "energy_breakdown"}
     assert all(common | sizes <= set(d["extra"]) for d in dicts)
     assert [d["extra"]["backend"] for d in dicts] == ["lstm", "gru", "transformer"]
     for cls, r in records.items():
         assert isinstance(cls.for_task(task, **SMALL[cls]), Learner)
         assert r.ops == r.extra["train_ops"] + r.extra["test_ops"] > 0
-        assert r.energy_j == pytest.approx(r.ops * E_MAC_FP32_45NM_J)
+        # every MAC reads one operand from SRAM: a weight, or (attention only) a cached key or value
+        assert r.extra["weight_reads"] + r.extra["activation_reads"] == r.ops
+        assert (r.extra["activation_reads"] > 0) == (cls is TransformerLearner)
+        assert r.energy_j == pytest.approx(r.ops * (E_MAC_FP32_45NM_J + E_SRAM_READ_32BIT_45NM_J))
+        assert len(r.extra["test_correct"]) == r.extra["test_answers"] >= 8
+        assert np.mean(r.extra["test_correct"]) == pytest.approx(r.accuracy)  # the pooled accuracy
         assert (
             r.parameters == r.extra["parameters_total"] > r.extra["nonzero_weights"] > 0
         )  # biases: not weights

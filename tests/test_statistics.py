@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy import special
 
-from neurosim.statistics import Comparison, mcnemar_exact, mean_ci, paired_bootstrap, proportion_ci
+from neurosim.statistics import (
+    Comparison,
+    compare_answers,
+    mcnemar_exact,
+    mean_ci,
+    paired_bootstrap,
+    proportion_ci,
+)
 from neurosim.validation import ParameterError
 
 Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
@@ -140,6 +147,30 @@ def test_verdict_names_the_better_learner_with_a_positive_difference():
     assert better_b.verdict == "snn better than lstm (+0.12, 95% CI [0.05, 0.19])"
     better_a = Comparison("lstm", "snn", 0.12, 0.05, 0.19, 0.95, True, None, "test")
     assert better_a.verdict == "lstm better than snn (+0.12, 95% CI [0.05, 0.19])"
+
+
+def test_compare_answers_needs_the_exact_test_to_agree_on_tiny_samples():
+    """Two answers that differ the same way: the bootstrap interval is degenerate ([1, 1]) but McNemar's
+    exact p-value is 2 · 0.5² = 0.5, so no significance is claimed. Ten such answers per seed over three
+    seeds: p = 2 · 0.5³⁰ and the interval [1, 1] excludes 0, so a is better, by exactly 1."""
+    tiny = compare_answers([1, 1], [0, 0], names=("gru", "snn"))
+    assert (tiny.low, tiny.high) == (1.0, 1.0) and tiny.p_value == pytest.approx(0.5)
+    assert not tiny.significant and tiny.verdict.startswith("no significant difference")
+    big = compare_answers([[1] * 10] * 3, [[0] * 10] * 3, names=("gru", "snn"))
+    assert big.significant and big.p_value == pytest.approx(2 * 0.5**30)
+    assert big.verdict == "gru better than snn (+1.00, 95% CI [1.00, 1.00])"
+
+
+def test_compare_answers_sees_a_real_difference_across_seeds():
+    """200 answers per seed, 3 seeds: b right with probability 0.95, a with 0.80 on the same trials (a's
+    errors include b's): the difference's interval covers the true −0.15 and excludes 0; McNemar rejects."""
+    rng = np.random.default_rng(3)
+    u = [rng.random(200) for _ in range(3)]
+    a = [(x < 0.80).astype(float) for x in u]
+    b = [(x < 0.95).astype(float) for x in u]
+    c = compare_answers(a, b, names=("snn", "lstm"))
+    assert c.significant and c.low <= -0.15 <= c.high and c.high < 0
+    assert c.verdict.startswith("lstm better than snn")
 
 
 def test_bad_input_fails_with_the_parameter_named():

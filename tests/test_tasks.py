@@ -19,6 +19,7 @@ from neurosim.tasks import (
     sample_patterns,
     stack_trials,
 )
+from neurosim.tasks.repeats import repeated_trials
 from neurosim.validation import ParameterError
 
 SMALL = [
@@ -27,6 +28,8 @@ SMALL = [
     StoreRecall(max_delay=4, n_recalls=3),
     StoreRecall(n_bits=2, min_delay=2, max_delay=3, value_with_store=True),
     SequenceRecall(length=4, n_units=30, n_sequences=2, cue_fraction=0.5),
+    SequenceRecall(length=4, n_units=40, n_sequences=4, n_items=9, cue_fraction=0.5),
+    PairedAssociation(n_pairs=4, n_units=30, cue_fraction=0.6, noise=0.02),
     ContinualAssociative(n_patterns_per_set=3, n_units=40),
 ]
 IDS = [type(t).__name__ + str(i) for i, t in enumerate(SMALL)]
@@ -223,6 +226,42 @@ def test_sequence_recall_targets_the_following_items_in_order():
     assert len({p.tobytes() for p in task.class_patterns}) == 10
 
 
+def test_shared_item_sequences_need_the_cue_to_answer():
+    """Sequences over a shared vocabulary (Levy 1996's disambiguation problem): every sequence starts with
+    an item of its own, shared items recur in other sequences, and at some recall step two sequences are
+    due different items, so no answer can be read from the step's position alone."""
+    task = SequenceRecall(length=4, n_units=40, n_sequences=4, n_items=9)
+    order = task.order
+    assert task.n_outputs == 9 and order.shape == (4, 4)
+    assert len(set(order[:, 0])) == 4 and not set(order[:, 0]) & set(order[:, 1:].ravel())
+    assert all(len(set(row)) == 4 for row in order)  # items within a sequence are distinct
+    counts = np.bincount(order[:, 1:].ravel(), minlength=9)
+    assert counts.max() >= 2  # 4 sequences × 3 items from 5 shared ones: items recur
+    assert len({tuple(row[1:]) for row in order}) == 4  # no two sequences continue alike
+    assert any(len(set(order[:, k])) > 1 for k in range(1, 4))
+    for t in task.trials(8, seed=0):
+        s = t.metadata["sequence"]
+        assert t.targets.tolist() == [-1, *order[s, 1:].tolist()]
+        assert np.array_equal(t.target_patterns[1:], task.class_patterns[order[s, 1:]])
+
+
+def test_test_trials_repeat_training_trials_only_for_memorisation_variants():
+    """Full clean cues (paired association without cue degradation, sequence recall with full cues): every
+    test trial is a copy of a training trial. Partial or noisy cues: none is (with 30 units and 3 active,
+    a 60% cue keeps 2 of 3)."""
+    memorise = PairedAssociation(n_pairs=4, n_units=30)
+    assert repeated_trials(memorise.trials(40, 0), memorise.trials(40, 0, "test")) == 40
+    recall = PairedAssociation(n_pairs=4, n_units=30, cue_fraction=0.6)
+    assert repeated_trials(recall.trials(40, 0), recall.trials(40, 0, "test")) == 0
+    seq = SequenceRecall(length=3, n_units=30, n_sequences=3, n_items=5)
+    assert repeated_trials(seq.trials(30, 0), seq.trials(30, 0, "test")) == 30
+    seq = SequenceRecall(length=3, n_units=30, n_sequences=3, n_items=5, cue_fraction=0.6)
+    assert repeated_trials(seq.trials(30, 0), seq.trials(30, 0, "test")) == 0
+    for t in recall.trials(8, 0, "test"):  # a partial cue: 2 of the pair's 3 active units, nothing else
+        cue, pair = t.inputs[0], t.metadata["pair"]
+        assert cue.sum() == 2 and set(np.flatnonzero(cue)) <= set(np.flatnonzero(recall.cues[pair]))
+
+
 def test_continual_sets_are_disjoint_and_tested_on_their_own_classes():
     task = ContinualAssociative(n_patterns_per_set=4, n_units=50)
     a = {int(t.targets[-1]) for t in task.trials(20, seed=0, split="test_a")}
@@ -273,6 +312,10 @@ BAD = [
     (PairedAssociation, {"n_pairs": 100, "n_units": 6, "coding_level": 0.2}, "n_pairs"),
     (SequenceRecall, {"length": 1}, "length"),
     (SequenceRecall, {"length": 20, "n_units": 6, "coding_level": 0.2}, "length"),
+    (SequenceRecall, {"length": 4, "n_sequences": 3, "n_items": 5}, "n_items"),
+    (SequenceRecall, {"n_items": -1}, "n_items"),
+    (PairedAssociation, {"cue_fraction": 0.0}, "cue_fraction"),
+    (PairedAssociation, {"cue_fraction": float("inf")}, "cue_fraction"),
     (
         ContinualAssociative,
         {"n_patterns_per_set": 4, "n_units": 4, "coding_level": 0.25},

@@ -1,20 +1,25 @@
-"""Writing a comparison run's results folder: ``results.json``, ``results.md`` and the figures, and the
-run's headline metrics (``metrics.json``: wall time, accuracy per task and backend, targets met).
+"""Writing a comparison run's results folder: ``results.json``, ``results.md`` and the figures, the run's
+headline metrics (``metrics.json``: wall time, accuracy per task and learner, targets), and the text the
+main job prints at its end (:func:`console`: the table and the verdict per task).
 
-``results.json``: ``{"tasks": {TASK: {BACKEND: {...}}}, "load"?, "targets", "config", "seeds", "wall_s"}``
-(:func:`~neurosim.comparison.summary.aggregate` describes the per-task entries).
+``results.json``: ``{"tasks": {TASK: {LEARNER: {...}}}, "verdicts", "load"?, "targets", "figures",
+"config", "seeds", "quick", "wall_s"}`` (:func:`~neurosim.comparison.summary.aggregate` describes the
+per-task entries).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..experiment import RunContext
 from .figures import figures
-from .markdown import markdown
-from .summary import ComparisonConfig, summarize_comparison
+from .markdown import console_text, markdown
+from .summary import ComparisonConfig
+from .verdicts import summarize_comparison
 
 
 def write_report(
@@ -30,15 +35,29 @@ def write_report(
     numbers of stored patterns; ``wall_s``: the run's wall time so far, reported in the results.
     ``config`` is the experiment's config dataclass (stored whole in results.json).
     """
-    summary = summarize_comparison(results, load_results, config)
-    summary.update({"config": dataclasses.asdict(config), "seeds": list(config.seeds), "wall_s": wall_s})
+    summary = summarize_comparison(results, load_results, config, quick=ctx.quick)
+    drawn = figures(summary, results, ctx)
+    summary.update(
+        {
+            "figures": drawn,
+            "config": dataclasses.asdict(config),  # type: ignore[call-overload]
+            "seeds": list(config.seeds),
+            "quick": ctx.quick,
+            "wall_s": wall_s,
+        }
+    )
     ctx.write_json("results.json", summary)
     ctx.write_text("results.md", markdown(summary, config, wall_s))
-    figures(summary, results, ctx)
     metrics: dict[str, Any] = {"wall_s": round(wall_s, 1)}
     for name, per in summary["tasks"].items():
-        for backend, e in per.items():
-            metrics[f"{name}.{backend}.accuracy"] = e["accuracy"]
-    for k, (_, ok, _) in enumerate(summary["targets"]):
-        metrics[f"target_{k}_met"] = ok
+        for learner, e in per.items():
+            metrics[f"{name}.{learner}.accuracy"] = e["accuracy"]
+    for k, (_, status, _) in enumerate(summary["targets"]):
+        metrics[f"target_{k}"] = status
     return metrics
+
+
+def console(out: Path) -> str:
+    """The table and the verdict per task of the run in ``out`` (read from its results.json)."""
+    summary = json.loads((Path(out) / "results.json").read_text())
+    return console_text(summary)

@@ -2,7 +2,9 @@
 
 The protocol and its helper base live in :mod:`neurosim.learners.base`; the conventional learners (LSTM,
 GRU and a small causal Transformer, sharing :mod:`neurosim.learners.torch_sequence`; they need torch:
-``pip install .[lstm]``) are imported on first use, so the package works without torch.
+``pip install .[lstm]``) are imported on first use, so the package works without torch. Beside the spiking
+learner (:mod:`neurosim.learners.spiking`), :mod:`neurosim.learners.episodic` stores self-contained episodes
+(novelty recall) in one pass, with or without bottom-up salience.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _TORCH = {
     "size_for_parameters": "torch_sequence",
 }
 _SPIKING = {"SpikingLearner", "SpikingParams"}
+_EPISODIC = {"EpisodicMemory", "EpisodicParams"}
 
 
 def __getattr__(name: str) -> Any:
@@ -43,10 +46,16 @@ def __getattr__(name: str) -> Any:
         from . import spiking
 
         return getattr(spiking, name)
+    if name in _EPISODIC:
+        from . import episodic
+
+        return getattr(episodic, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
+    "EpisodicMemory",
+    "EpisodicParams",
     "EvalResult",
     "Fit",
     "GRULearner",

@@ -28,6 +28,12 @@ Conventions of the record (both backends):
 * ``ops``: all operations spent, training plus testing: synaptic events (spiking) or multiply-accumulates
   (LSTM, backward pass included); ``extra["train_ops"]`` and ``extra["test_ops"]`` split them.
 * ``energy_j``: ``ops`` × the learner's cited per-operation energy (:mod:`neurosim.metrics`).
+
+:func:`run_task` and :func:`run_continual` add the test's own facts to ``extra``: ``test_correct`` (1 or 0 for
+every scored test step, trial after trial: paired tests between learners on the same answers),
+``test_answers`` (their number), ``test_repeats`` (test trials identical to a training trial;
+:func:`neurosim.tasks.repeats.repeated_trials`) and the wall time per trial, ``train_wall_s_per_trial``
+(per presentation) and ``test_wall_s_per_trial``.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from ..metrics import accuracy as pooled_accuracy
 from ..metrics import energy_j, mean_overlap, score_trial, trials_to_criterion
 from ..serialization import encode
 from ..tasks import ContinualAssociative, PatternTask, Task, Trial
+from ..tasks.repeats import repeated_trials
 from ..validation import ParameterError, check_number, fail
 
 
@@ -317,6 +324,26 @@ def _overlap_extra(task: Task, trials: Sequence[Trial], evaluation: EvalResult) 
     return {"overlap": float(np.nanmean(values)), "overlap_source": "predicted_class"}
 
 
+def _test_extra(
+    learner: Learner, train: Sequence[Trial], test: Sequence[Trial], evaluation: EvalResult
+) -> dict[str, Any]:
+    """The test's own facts for the record (module docstring)."""
+    presented = max(int(getattr(learner, "trials_seen", 0)), 1)
+    correct = [
+        int(c)
+        for t, p in zip(test, evaluation.predictions, strict=True)
+        for c in np.asarray(p)[t.scored] == t.targets[t.scored]
+    ]
+    return {
+        "n_outputs": int(learner.n_outputs),
+        "test_correct": correct,
+        "test_answers": len(correct),
+        "test_repeats": repeated_trials(train, test),
+        "train_wall_s_per_trial": float(getattr(learner, "train_wall_s", float("nan"))) / presented,
+        "test_wall_s_per_trial": float(evaluation.wall_s) / len(test),
+    }
+
+
 def run_task(learner: Learner, task: Task, n_train: int, n_test: int, seed: int = 0) -> ResultRecord:
     """Train ``learner`` on ``n_train`` "train" trials and test it on ``n_test`` "test" trials, both drawn
     from ``seed``; sizes are checked before anything runs. For a continual task use :func:`run_continual`."""
@@ -327,7 +354,13 @@ def run_task(learner: Learner, task: Task, n_train: int, n_test: int, seed: int 
     test = task.trials(n_test, seed, "test")
     learner.train(train)
     evaluation = learner.evaluate(test)
-    extra = {"task": task.name, "seed": seed, "n_test": n_test, **_overlap_extra(task, test, evaluation)}
+    extra = {
+        "task": task.name,
+        "seed": seed,
+        "n_test": n_test,
+        **_overlap_extra(task, test, evaluation),
+        **_test_extra(learner, train, test, evaluation),
+    }
     return learner.record(evaluation, extra)
 
 
@@ -361,5 +394,6 @@ def run_continual(
         "accuracy_b": acc_b,
         "retention_a": after / before if before > 0 else float("nan"),
         **_overlap_extra(task, test_a + test_b, evaluation),
+        **_test_extra(learner, train_a + train_b, test_a + test_b, evaluation),
     }
     return learner.record(evaluation, extra)

@@ -19,7 +19,10 @@ on. :class:`TorchSequenceLearner` does the rest, once for every architecture:
   width) whose parameter count is closest to a budget, e.g. a spiking network's synapse count.
 * **Compute**: ``ops`` counts multiply-accumulates, the architecture's forward count over the real steps
   (padding excluded), × ``1 + BACKWARD_FORWARD_RATIO`` for training (forward + backward); dense, whether or
-  not weights were pruned. Energy: MACs × 4.6 pJ (Horowitz 2014, :data:`neurosim.metrics.E_MAC_FP32_45NM_J`).
+  not weights were pruned. Every MAC reads one 32-bit operand from on-chip memory: a weight in a matrix
+  product, a cached activation (a key or a value) in attention; the record's extra splits ``weight_reads``
+  and ``activation_reads``. Energy: MACs × 4.6 pJ + reads × 5 pJ (Horowitz 2014;
+  :func:`neurosim.metrics.energy_breakdown`).
 * **Pruning**: :meth:`TorchSequenceLearner.prune` applies global magnitude pruning
   (``torch.nn.utils.prune``, ``L1Unstructured``) over the architecture's weight matrices (biases, norms and
   position tables are kept), as the magnitude pruning of Zhu & Gupta 2017 / Narang et al. 2017.
@@ -38,7 +41,13 @@ import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-from ..metrics import BACKWARD_FORWARD_RATIO, E_MAC_FP32_45NM_J, score_trial, trials_to_criterion
+from ..metrics import (
+    BACKWARD_FORWARD_RATIO,
+    E_MAC_FP32_45NM_J,
+    energy_breakdown,
+    score_trial,
+    trials_to_criterion,
+)
 from ..tasks import Task, Trial, stack_trials
 from ..validation import check_number, fail
 from .base import EvalResult, Fit, LearnerBase, Prediction, ResultRecord
@@ -74,6 +83,10 @@ class Architecture(ABC):
     @abstractmethod
     def forward_macs(self, n_inputs: int, n_outputs: int, lengths: Sequence[int]) -> int:
         """Multiply-accumulates of one forward pass over trials of ``lengths`` real steps."""
+
+    def activation_macs(self, lengths: Sequence[int]) -> int:
+        """The part of :meth:`forward_macs` whose operand is an activation, not a weight (attention)."""
+        return 0
 
     @abstractmethod
     def network(self, n_inputs: int, n_outputs: int) -> nn.Module:
@@ -185,6 +198,7 @@ class TorchSequenceLearner(LearnerBase):
         self._params = list(self.network.parameters())
         self.optimizer = torch.optim.Adam(self._params, lr=self.lr)
         self._rng = np.random.default_rng(self.seed)
+        self.train_activation_reads = 0
 
     @classmethod
     def for_task(cls: type[L], task: Task, **kwargs: Any) -> L:
@@ -215,10 +229,31 @@ class TorchSequenceLearner(LearnerBase):
         }
 
     def record(self, evaluation: EvalResult, extra: Mapping[str, Any] | None = None) -> ResultRecord:
-        """The result record; ``extra`` adds ``parameters_total`` (pruned ones included) and
-        ``nonzero_weights`` (nonzero entries of the prunable weight matrices)."""
-        sizes = {"parameters_total": self.n_parameters_total, "nonzero_weights": self.n_nonzero_weights}
-        return super().record(evaluation, {**sizes, **(extra or {})})
+        """The result record; ``extra`` adds ``parameters_total`` (pruned ones included),
+        ``nonzero_weights`` (nonzero entries of the weight matrices), the operand reads and the
+        energy by operation (:meth:`energy_counts`)."""
+        info = {
+            "parameters_total": self.n_parameters_total,
+            "nonzero_weights": self.n_nonzero_weights,
+            **self.energy_counts(self.train_ops + evaluation.ops, evaluation),
+        }
+        return super().record(evaluation, {**info, **(extra or {})})
+
+    def energy_counts(self, macs: int, evaluation: EvalResult) -> dict[str, Any]:
+        """Operations of training and the final test: MACs, operand reads (one per MAC: weights, or
+        activations in attention) and their energy (:func:`neurosim.metrics.energy_breakdown`)."""
+        activation = self.train_activation_reads + int(evaluation.extra.get("activation_reads", 0))
+        counts = {"multiply_accumulates": macs, "memory_reads": macs}
+        return {
+            "weight_reads": macs - activation,
+            "activation_reads": activation,
+            "energy_counts": counts,
+            "energy_breakdown": energy_breakdown(counts),
+        }
+
+    def energy(self, ops: int, extra: Mapping[str, Any]) -> float:
+        """MACs × 4.6 pJ + one 32-bit SRAM read per MAC × 5 pJ (:mod:`neurosim.metrics`)."""
+        return energy_breakdown({"multiply_accumulates": ops, "memory_reads": ops})["energy_j"]
 
     # -- sizes ----------------------------------------------------------------------------------------------
     @property
@@ -321,6 +356,7 @@ class TorchSequenceLearner(LearnerBase):
                         presented.append(int(i))
                         predictions.append(answers[b, : batch.lengths[b]].astype(np.int64))
                     ops += self.training_macs(batch.lengths)
+                    self.train_activation_reads += self._scaled(self.architecture.activation_macs, batch)
                     if (batch.targets >= 0).any():
                         loss = loss_fn(logits.reshape(-1, self.n_outputs), targets.reshape(-1))
                         self.optimizer.zero_grad()
@@ -345,7 +381,7 @@ class TorchSequenceLearner(LearnerBase):
 
     def _predict(self, trials: Sequence[Trial]) -> Prediction:
         predictions: list[np.ndarray] = []
-        ops = 0
+        ops = activation = 0
         chunk_size = max(self.batch_size, 256)
         with torch_threads(self.threads), torch.no_grad():
             self.network.eval()
@@ -356,7 +392,12 @@ class TorchSequenceLearner(LearnerBase):
                 for b in range(len(chunk)):
                     predictions.append(answers[b, : batch.lengths[b]].astype(np.int64))
                 ops += self.forward_macs(batch.lengths)
-        return Prediction(predictions, ops)
+                activation += self.architecture.activation_macs(batch.lengths)
+        return Prediction(predictions, ops, extra={"activation_reads": activation})
+
+    def _scaled(self, count: Any, batch: Any) -> int:
+        """A forward count of ``batch`` × ``1 + BACKWARD_FORWARD_RATIO`` (training)."""
+        return int(round((1 + BACKWARD_FORWARD_RATIO) * count(batch.lengths)))
 
 
 __all__ = [

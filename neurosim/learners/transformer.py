@@ -159,6 +159,10 @@ class TransformerArchitecture(Architecture):
             n_inputs, self.d_model, n_outputs, lengths, n_layers=self.n_layers, ffn=self.ffn
         )
 
+    def activation_macs(self, lengths: Sequence[int]) -> int:
+        """Attention's MACs, ``L d T (T + 1)`` per trial: their operands are cached keys and values."""
+        return int(sum(self.n_layers * self.d_model * t * (t + 1) for t in (int(t) for t in lengths)))
+
     def network(self, n_inputs: int, n_outputs: int) -> nn.Module:
         return CausalTransformer(
             n_inputs,

@@ -12,13 +12,15 @@ side. The modules, from the bottom up:
   and the shared knob checks;
 - one module per task family: :mod:`~neurosim.tasks.associative` (associative recall and its continual
   variant), :mod:`~neurosim.tasks.paired` (paired association), :mod:`~neurosim.tasks.store_recall`
-  (store-recall working memory) and :mod:`~neurosim.tasks.sequence` (sequence recall).
+  (store-recall working memory), :mod:`~neurosim.tasks.sequence` (sequence recall) and
+  :mod:`~neurosim.tasks.novelty` (novelty recall: familiar and once-seen items of a stream).
 
 :data:`TASKS` maps each built-in task's result key to its class.
 """
 
 from .associative import AssociativeRecall, ContinualAssociative
 from .base import PatternTask, Task
+from .novelty import NoveltyRecall
 from .paired import PairedAssociation
 from .patterns import make_cue, round_half_up, sample_patterns
 from .sequence import SequenceRecall
@@ -28,7 +30,14 @@ from .trial import PHASES, Trial, TrialBatch, stack_trials
 #: Built-in tasks by their result key.
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
-    for cls in (AssociativeRecall, PairedAssociation, StoreRecall, SequenceRecall, ContinualAssociative)
+    for cls in (
+        AssociativeRecall,
+        PairedAssociation,
+        StoreRecall,
+        SequenceRecall,
+        ContinualAssociative,
+        NoveltyRecall,
+    )
 }
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "TASKS",
     "AssociativeRecall",
     "ContinualAssociative",
+    "NoveltyRecall",
     "PairedAssociation",
     "PatternTask",
     "SequenceRecall",

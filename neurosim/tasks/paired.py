@@ -3,6 +3,10 @@
 A stimulus-response mapping learned by trial and error, the setting of reward-modulated plasticity
 (Izhikevich 2007, "Solving the distal reward problem"; Frémaux & Gerstner 2016): the learner is told only
 whether its choice was right, never which class was due.
+
+Test cues are partial (``cue_fraction``) and noisy (``noise``) copies of the trained cues, so a test trial
+is not a copy of a training trial and the task measures recall of the mapping, not a lookup of seen inputs;
+with ``cue_fraction = 1`` and ``noise = 0`` every test trial repeats a training trial (pure memorisation).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from brian2 import Quantity, ms
 
 from ..validation import fail
 from .base import Task, check_count, check_cue_knobs, check_patterns
-from .patterns import balanced_order, cue_recall_trial, flip_units, stored_patterns
+from .patterns import balanced_order, cue_recall_trial, flip_units, make_cue, stored_patterns
 from .trial import Trial, readonly
 
 
@@ -28,8 +32,9 @@ class PairedAssociation(Task):
     Cue patterns are sparse binary patterns (as in :class:`~neurosim.tasks.AssociativeRecall`) drawn from
     ``pattern_seed``; cue ``i`` maps to class ``mapping[i]``, a fixed shuffle of ``i mod n_classes`` (so every
     class is used). A trial shows the cue for ``cue_steps`` steps (phase "cue"), then asks for the choice
-    during ``response_steps`` silent steps (phase "choice"); reward is due when the choice is correct. Test
-    trials flip each cue unit with probability ``noise``; train trials show clean cues.
+    during ``response_steps`` silent steps (phase "choice"); reward is due when the choice is correct. Train
+    trials show clean cues; test trials keep a fraction ``cue_fraction`` of the cue's active units and flip
+    every unit with probability ``noise`` (:func:`~neurosim.tasks.make_cue`).
     ``metadata``: ``pair`` (cue index).
     """
 
@@ -39,6 +44,7 @@ class PairedAssociation(Task):
     n_units: int = 50  # units per cue pattern (= input channels)
     coding_level: float = 0.1  # f in (0, 0.5]: fraction of active units per cue
     n_classes: int = 0  # answer classes, 2 .. n_pairs; 0 means one class per pair (n_pairs)
+    cue_fraction: float = 1.0  # c in (0, 1]: fraction of the cue's active units kept in test trials
     noise: float = 0.0  # η in [0, 0.5): flip probability of each cue unit in test trials
     cue_steps: int = 1  # steps during which the cue is shown
     response_steps: int = 1  # silent steps after the cue at which the choice is due (0: at last cue step)
@@ -76,7 +82,9 @@ class PairedAssociation(Task):
         out = []
         for i in balanced_order(n, self.n_pairs, rng):
             cue = self.cues[i].copy()
-            if split == "test":
+            if split == "test" and self.cue_fraction < 1:
+                cue = make_cue(cue, self.cue_fraction, self.noise, rng)
+            elif split == "test":
                 flip_units(cue, self.noise, rng)
             out.append(
                 cue_recall_trial(

@@ -70,7 +70,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "TsodyksMarkram",
     ),
     ".plasticity.reward": ("RewardModulated",),
-    ".plasticity.salience": ("SalienceGated", "SalienceSignal"),
+    ".plasticity.salience": ("SalienceBoost", "SalienceGated", "SalienceSignal"),
     ".salience": ("NoveltyDetector",),
     ".space": ("Explicit", "Grid", "LayeredColumn", "Sphere", "UniformBox"),
     ".validation": ("ParameterError",),

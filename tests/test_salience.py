@@ -17,7 +17,7 @@ import neurosim as ns
 from neurosim.learners import run_task
 from neurosim.learners.episodic import EpisodicMemory, EpisodicParams
 from neurosim.plasticity.rule import RuleError
-from neurosim.plasticity.salience import SalienceGated, SalienceSignal
+from neurosim.plasticity.salience import SalienceBoost, SalienceGated, SalienceSignal
 from neurosim.salience import NoveltyDetector, resources, steady_state_resources
 from neurosim.statistics import mcnemar_exact
 from neurosim.tasks import TASKS
@@ -298,3 +298,37 @@ def test_salience_on_beats_off_on_novel_items():
     result = mcnemar_exact(correct[True][novel], correct[False][novel], names=("on", "off"))
     assert result.significant and result.difference > 0.2, result.verdict
     assert correct[True][~novel].mean() >= 0.8 and correct[False][~novel].mean() >= 0.8
+
+
+@pytest.mark.parametrize("s", [0.0, 0.5, 2.0])
+def test_boost_scales_each_transmitted_spike_by_one_plus_gain_times_salience(s):
+    # SalienceBoost on a delta synapse onto a leak-free, non-firing neuron: one spike moves v by exactly
+    # J·(1 + g·s) (hand-computed: J = 1 mV, g = 1.5), alone and composed with Tsodyks–Markram, whose first
+    # spike has efficacy U (the efficacies multiply).
+    src = ns.Population("src", 1, ns.SpikeSource(indices=[0], times=[10.0] * ms))
+    quiet = ns.Population("quiet", 1, ns.SpikeSource())
+    target = ns.LIF(synapse="delta", tau_m=1e9 * ms, v_threshold=1e6 * mV, refractory=0 * ms)
+    post = ns.Population("post", 2, target, initial={"v": target.E_L})
+    signal = SalienceSignal(tau_s=1e6 * second)
+    tm = ns.TsodyksMarkram(U=0.3)
+    projections = (
+        ns.Projection("signal", "quiet", "post", 1 * mV, ns.AllToAll(), (signal,), 0.0),
+        ns.Projection(
+            "plain", "src", "post", 1 * mV, ns.ExplicitConnections([0], [0]), (SalienceBoost(1.5),)
+        ),
+        ns.Projection(
+            "with_stp", "src", "post", 1 * mV, ns.ExplicitConnections([0], [1]), (tm, SalienceBoost(1.5))
+        ),
+    )
+    sim = ns.build(
+        ns.NetworkDescription(populations=(src, quiet, post), projections=projections), target="numpy"
+    )
+    sim.set_variable("post", "salience_s", s)
+    sim.run(20 * ms, progress=False)
+    jump = (np.asarray(sim.variable("post", "v")) - float(target.E_L)) / 1e-3
+    np.testing.assert_allclose(jump, [1 + 1.5 * s, 0.3 * (1 + 1.5 * s)], rtol=1e-6)
+
+
+def test_boost_refuses_a_negative_gain():
+    with pytest.raises(ns.ParameterError, match=r"SalienceBoost.*'gain' = -1"):
+        SalienceBoost(gain=-1.0)

@@ -21,7 +21,9 @@ PRIORS = {
         "neurons per unit), recurrent memory synapses that only Hebbian co-activity imprints, inhibition for "
         "competition, one readout group per answer class; in store-recall STORE drives a hard-wired write "
         "gate and RECALL a read drive onto the memory, so it never learns when to write or read; it learns "
-        "the memory by Hebbian imprinting and the readout by reward (right/wrong only), in one online pass"
+        "the memory by Hebbian imprinting and the readout by reward (right/wrong only), in one online pass; "
+        "in training, pattern tasks add the experienced pattern to the input as a teacher, switched on only "
+        "after the part of each step in which the answer is read"
     ),
     "snn_no_salience": (
         "on novelty recall only: the episodic memory of the snn entry with the plain co-activity rule (no "

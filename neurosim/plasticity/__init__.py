@@ -10,7 +10,7 @@ from .fast_stp import FastTsodyksMarkram
 from .reward import RewardModulated
 from .reward_consolidation import RewardConsolidation
 from .rule import ROLES, SHARED_SYMBOLS, Rule, RuleCode, RuleError, TimeTable
-from .salience import SalienceGated, SalienceSignal
+from .salience import SalienceBoost, SalienceGated, SalienceSignal
 from .stdp import PairSTDP, TripletSTDP
 from .stp import TsodyksMarkram
 
@@ -38,6 +38,7 @@ __all__ = [
     "weak_tetanus",
     "RewardModulated",
     "RewardConsolidation",
+    "SalienceBoost",
     "SalienceGated",
     "SalienceSignal",
 ]

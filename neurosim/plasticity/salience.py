@@ -25,6 +25,11 @@ rule) and scales it by the postsynaptic neuron's salience, the three-factor form
 With ``g_0 = 0`` (the default) nothing is learned without surprise; ``g_0 = 1, g = 0`` is the plain rule.
 One rule per synapse may take over ``dw``, so a synapse is either salience-gated or reward-modulated;
 a network may use both on different projections (see docs/salience.md).
+
+:class:`SalienceBoost` (role ``efficacy``) lets the same signal raise the *input*: each spike is transmitted
+with efficacy ``1 + g_in·s`` of the postsynaptic neuron's salience, the gain increase that noradrenaline and
+acetylcholine give sensory responses during surprise (Sara 2009; Hasselmo 2006); it composes with
+short-term plasticity (the efficacies multiply).
 """
 
 from __future__ import annotations
@@ -85,4 +90,24 @@ class SalienceGated(Rule):
         return RuleCode(on_pre=update, on_post=update, consumes_dw=True)
 
 
-__all__ = ["SalienceGated", "SalienceSignal"]
+@dataclass(frozen=True)
+class SalienceBoost(Rule):
+    """Input gain: a spike reaches the postsynaptic neuron with efficacy ``1 + gain·s``, ``s`` the salience
+    trace of that neuron raised by the :class:`SalienceSignal` named ``signal``."""
+
+    role = "efficacy"
+    namespace = "boost"
+
+    gain: float = 1.0  # efficacy increase per unit of salience (g_in)
+    signal: str = "salience"  # namespace (name=) of the SalienceSignal whose trace sets the gain
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("SalienceBoost", "gain", self.gain, low=0)
+        check_name("SalienceBoost", "signal", self.signal)
+
+    def code(self) -> RuleCode:
+        return RuleCode(efficacy=f"(1 + gain*{self.signal}_s_post)")
+
+
+__all__ = ["SalienceBoost", "SalienceGated", "SalienceSignal"]

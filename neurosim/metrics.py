@@ -51,8 +51,10 @@ E_MAC_FP32_45NM_J = E_FP32_MULT_45NM_J + E_FP32_ADD_45NM_J
 E_SYNOP_LOIHI_J = 23.6e-12
 #: Energy per synaptic weight update (pairwise STDP) on Loihi: 120 pJ (Davies et al. 2018, Table 1).
 E_SYNUPDATE_LOIHI_J = 120e-12
-#: Energy per neuron update (active neuron, one time step) on Loihi: 52 pJ (Davies et al. 2018, Table 1).
-E_NEURON_UPDATE_LOIHI_J = 52e-12
+#: Energy per neuron update (one compartment, one time step) on Loihi: 81 pJ for an active neuron, 52 pJ
+#: for an inactive one (Davies et al. 2018, Table 1). Every neuron of a simulated network is updated at
+#: every step, so the active figure is charged (the higher one: the spiking side is not flattered).
+E_NEURON_UPDATE_LOIHI_J = 81e-12
 #: 32-bit read from an 8 kB on-chip SRAM cache, 45 nm: 5 pJ (Horowitz, ISSCC 2014, as tabulated by S. Han et
 #: al., "Learning both weights and connections for efficient neural networks", NeurIPS 2015, Table 1).
 E_SRAM_READ_32BIT_45NM_J = 5e-12

@@ -78,11 +78,12 @@ def test_energy_constants_are_the_cited_values():
 
 
 def test_energy_breakdown_counts_every_operation_at_its_cited_energy():
-    """Davies et al. 2018 (Loihi): 23.6 pJ per synaptic event, 52 pJ per neuron update, 120 pJ per plastic
-    update; Horowitz 2014 (45 nm): 4.6 pJ per fp32 MAC, 5 pJ per 32-bit SRAM read (Han et al. 2015)."""
+    """Davies et al. 2018 (Loihi, Table 1): 23.6 pJ per synaptic event, 81 pJ per (active) neuron update,
+    120 pJ per plastic update; Horowitz 2014 (45 nm): 4.6 pJ per fp32 MAC, 5 pJ per 32-bit SRAM read (Han
+    et al. 2015)."""
     snn = metrics.energy_breakdown({"synaptic_events": 1e6, "neuron_updates": 2e6, "plastic_updates": 1e3})
-    assert snn["neuron_updates_j"] == pytest.approx(104e-6)
-    assert snn["energy_j"] == pytest.approx(23.6e-6 + 104e-6 + 120e-9)
+    assert snn["neuron_updates_j"] == pytest.approx(162e-6)
+    assert snn["energy_j"] == pytest.approx(23.6e-6 + 162e-6 + 120e-9)
     dense = metrics.energy_breakdown({"multiply_accumulates": 1e6, "memory_reads": 1e6})
     assert dense["energy_j"] == pytest.approx(4.6e-6 + 5e-6)
     with pytest.raises(ParameterError, match="'counts'"):

@@ -153,6 +153,8 @@ def count_function(name: str, input_name: str, n: int, p: float) -> b2.Function:
         name=name,
     )
     fn.implementations.add_implementation("cython", _cython_code(name, salt, table), name=name)
+    # numpy: without unit checks, which format the whole count array into a message at every call
+    fn.implementations.add_numpy_implementation(numpy_counts, discard_units=True)
     return fn
 
 

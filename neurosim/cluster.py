@@ -28,6 +28,9 @@ their files) travel by value (cloudpickle), the rest by reference. Units in one 
 time, and Brian2 is imported in the worker's main thread first: Brian2 keeps global state, and its import
 installs a SIGINT handler, which Python allows only in a process's main thread. Start workers with one
 thread each (``dask worker ADDRESS --nthreads 1 --nworkers N``).
+
+Progress: a unit reports its progress by trial with :func:`progress` wherever it runs; this process shows
+it (:mod:`neurosim.progress`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ from typing import Any
 
 from .configs import ExperimentError
 from .io import atomic_write
+from .progress import Monitor, relay, reported, reporting, send_to
+from .progress import progress as progress  # what a unit calls, wherever it runs
+from .progress import reporter as reporter
 
 #: Seconds to wait for a Dask scheduler to answer before giving up.
 CONNECT_TIMEOUT_S = 10.0
@@ -134,14 +140,15 @@ def map_units(
     (log or logging.getLogger(__name__)).info(
         "%s: %d of %d units stored; running %d %s", desc, len(results), len(units), len(pending), where
     )
-    finished = _run(pending, processes, start_method, client, store)
     with (
-        contextlib.closing(finished),
         tqdm(total=len(units), initial=len(results), desc=desc, leave=False, disable=None) as bar,
+        contextlib.closing(Monitor(log or logging.getLogger(__name__))) as monitor,
+        contextlib.closing(_run(pending, processes, start_method, client, store, monitor)) as finished,
     ):
         for key, value in finished:
             store.save(key, value)
             results[key] = value
+            monitor.finished(key)
             bar.update(1)
             if after_each is not None:
                 after_each()
@@ -149,36 +156,48 @@ def map_units(
 
 
 def _run(
-    pending: list[Unit], processes: int, start_method: str, client: Any, store: UnitStore
+    pending: list[Unit], processes: int, start_method: str, client: Any, store: UnitStore, monitor: Monitor
 ) -> Iterator[tuple[str, Any]]:
-    """(key, result) of every pending unit as it finishes; pending work is cancelled if the caller stops."""
+    """(key, result) of every pending unit as it finishes, reports going to ``monitor``; pending work is
+    cancelled if the caller stops."""
     if not pending:
         return
     if client is not None:
-        yield from _on_cluster(client, pending, store)
+        yield from _on_cluster(client, pending, store, monitor)
     elif processes <= 1 or len(pending) == 1:
         for unit in pending:
-            yield unit.key, unit.fn(*unit.args)
+            with reporting(monitor, unit.key):
+                value = unit.fn(*unit.args)
+            yield unit.key, value
     else:
-        pool = ProcessPoolExecutor(min(processes, len(pending)), mp_context=get_context(start_method))
+        context = get_context(start_method)
+        reports = context.SimpleQueue()  # put() writes at once: a unit's reports precede its result
+        pool = ProcessPoolExecutor(
+            min(processes, len(pending)), mp_context=context, initializer=send_to, initargs=(reports,)
+        )
         try:
-            futures = {pool.submit(u.fn, *u.args): u.key for u in pending}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            futures = {pool.submit(reported, u.key, u.fn, *u.args): u.key for u in pending}
+            with relay(reports, monitor):
+                for future in as_completed(futures):
+                    yield futures[future], future.result()
         except BaseException:  # a failed unit, Ctrl-C or the caller stopping: end the units still running
             for process in list((pool._processes or {}).values()):  # (no public way before Python 3.14)
                 process.terminate()
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            reports.close()
 
 
-def _on_cluster(client: Any, pending: list[Unit], store: UnitStore) -> Iterator[tuple[str, Any]]:
+def _on_cluster(
+    client: Any, pending: list[Unit], store: UnitStore, monitor: Monitor
+) -> Iterator[tuple[str, Any]]:
     """Submit every pending unit to the cluster and yield results as they complete.
 
     A unit's task key is its key plus a digest of where its result goes: one unit, one task key, so a
     rerun's submission joins the unit if it still runs for a client that was lost, and units of two results
-    folders never share a key.
+    folders never share a key. Reports come as events of a topic named after the results folder too, so a
+    rerun that joins a unit shows its progress.
     """
     from dask.distributed import as_completed as completed
 
@@ -186,12 +205,17 @@ def _on_cluster(client: Any, pending: list[Unit], store: UnitStore) -> Iterator[
     task_keys = {
         f"{u.key}-{hashlib.sha256(f'{where}/{u.key}'.encode()).hexdigest()[:12]}": u for u in pending
     }
-    futures = client.map(_call, [_payload(u) for u in task_keys.values()], key=list(task_keys))
+    topic = f"neurosim-progress-{hashlib.sha256(where.encode()).hexdigest()[:12]}"
+    client.subscribe_topic(topic, lambda event: monitor(tuple(event[1])))
+    payloads = [_payload(u) for u in task_keys.values()]
+    units = [u.key for u in task_keys.values()]
+    futures = client.map(_call, payloads, units, topic=topic, key=list(task_keys))
     try:
         for future, value in completed(futures, loop=client.loop, with_results=True):
             yield task_keys[future.key].key, value
     finally:
         client.cancel(futures)
+        client.unsubscribe_topic(topic)
 
 
 def _payload(unit: Unit) -> bytes:
@@ -224,10 +248,14 @@ def _importable(name: str) -> bool:
 _ONE_AT_A_TIME = threading.Lock()
 
 
-def _call(payload: bytes) -> Any:
-    """Run one unit on a worker (one at a time per process: Brian2 keeps global state)."""
+def _call(payload: bytes, key: str, *, topic: str) -> Any:
+    """Run unit ``key`` on a worker (one at a time per process: Brian2 keeps global state), its reports
+    sent as events of ``topic``."""
+    from distributed import get_worker
+
     fn, args = pickle.loads(payload)
-    with _ONE_AT_A_TIME:
+    worker = get_worker()
+    with _ONE_AT_A_TIME, reporting(lambda report: worker.log_event(topic, list(report)), key):
         return fn(*args)
 
 

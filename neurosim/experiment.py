@@ -12,6 +12,7 @@ every completed trial so that ``--resume`` continues where a killed run stopped 
 those of an uninterrupted run with the same seed. Work made of independent units (one task × seed) goes
 through :meth:`RunContext.map_units` instead: a local process pool, or with ``--scheduler ADDRESS`` a Dask
 cluster (:mod:`neurosim.cluster`), each unit's result stored in the results directory as it finishes.
+Checking the results directory and writing its records: :mod:`neurosim.rundir`.
 
 ``run.json``'s status: ``complete``; ``interrupted`` (Ctrl-C, or the SIGTERM of a batch scheduler or ``kill``:
 stopped at once, also in a simulation, resumable; the signal is named); ``failed`` (an exception, recorded in
@@ -25,18 +26,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import dataclasses
-import hashlib
-import io
 import json
 import logging
 import pickle
-import platform
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import tomllib
@@ -52,6 +48,20 @@ import numpy as np
 from .cluster import Unit, connection, map_units
 from .configs import ExperimentError, build_config, check_ranges, parse_value, to_plain
 from .io import atomic_write, atomic_write_json, atomic_write_text
+from .progress import Monitor, reporting
+from .rundir import (
+    close_logger,
+    describe,
+    fingerprint,
+    metrics_csv,
+    now,
+    prepare,
+    record_end,
+    run_logger,
+    save_png,
+    status,
+    versions,
+)
 from .serialization import dumps_toml
 from .validation import ParameterError, check_number
 
@@ -161,6 +171,7 @@ class Experiment:
     run: Callable[[Any, RunContext], Mapping[str, Any]]
     quick_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     has_units: bool = False  # run() hands its work to RunContext.map_units, so --scheduler can spread it
+    console: Callable[[Path], str] | None = None  # the text printed for a complete run (default: metrics)
 
     def make_config(
         self, file: str | Path | None = None, overrides: Sequence[str] = (), quick: bool = False
@@ -217,8 +228,8 @@ class Experiment:
         """:meth:`execute` once the seed is checked and the scheduler (if any) connected."""
         identity = fingerprint(self.name, config, seed)
         run_file = out / "run.json"
-        checkpoint = _prepare(self.name, out, identity, resume)
-        log = _logger(self.name, out / "log.txt")
+        checkpoint = prepare(self.name, out, identity, resume)
+        log = run_logger(self.name, out / "log.txt")
         info = {
             "experiment": self.name,
             "seed": seed,
@@ -226,11 +237,12 @@ class Experiment:
             "fingerprint": identity,
             "status": "running",
             "versions": versions(),
-            "started": _now(),
+            "started": now(),
         }
         t0 = time.perf_counter()
         try:
-            with _interrupt_raises():
+            # progress reports and neurosim's log records (a compile notice) go to log.txt and stderr
+            with _interrupt_raises(), contextlib.closing(Monitor(log)) as shown, reporting(shown, self.name):
                 atomic_write_json(run_file, info)
                 atomic_write_text(out / "config.toml", dumps_toml(to_plain(dataclasses.asdict(config))))
                 ctx = RunContext(self.name, out, seed, quick, log, checkpoint, client)
@@ -239,8 +251,8 @@ class Experiment:
                 _stop_if_interrupted()
                 metrics.setdefault("wall_s", round(time.perf_counter() - t0, 3))
                 atomic_write_json(out / "metrics.json", metrics)
-                atomic_write_text(out / "metrics.csv", _csv(metrics))
-                atomic_write_json(run_file, {**info, "status": "complete", "finished": _now()})
+                atomic_write_text(out / "metrics.csv", metrics_csv(metrics))
+                atomic_write_json(run_file, {**info, "status": "complete", "finished": now()})
                 (out / "checkpoint.pkl").unlink(missing_ok=True)
                 for store in ctx._unit_stores:
                     shutil.rmtree(store, ignore_errors=True)
@@ -250,14 +262,14 @@ class Experiment:
             log.warning(
                 "interrupted after %.1f s (%s); completed trials kept: --resume continues", elapsed, name
             )
-            _record_end(run_file, {**info, "status": "interrupted", "signal": name, "stopped": _now()})
+            record_end(run_file, {**info, "status": "interrupted", "signal": name, "stopped": now()})
             raise
         except BaseException as err:
             log.error("failed after %.1f s", time.perf_counter() - t0, exc_info=True)
-            _record_end(run_file, {**info, "status": "failed", "error": _describe(err), "stopped": _now()})
+            record_end(run_file, {**info, "status": "failed", "error": describe(err), "stopped": now()})
             raise
         finally:
-            _close(log)
+            close_logger(log)
         return metrics
 
     def main(self, argv: Sequence[str] | None = None) -> int:
@@ -300,7 +312,7 @@ def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt as err:
         name = stop_signal(err).name
-        if _status(out) == "interrupted":
+        if status(out) == "interrupted":
             print(
                 f"interrupted ({name}): completed trials are kept in {out}; add --resume to continue",
                 file=sys.stderr,
@@ -310,69 +322,12 @@ def run_from_args(experiment: Experiment, args: argparse.Namespace) -> int:
         return 128 + stop_signal(err)
     except Exception as err:  # a crash: shown and recorded, without Brian2's report-a-bug hook
         traceback.print_exc()
-        where = f"; recorded in {out / 'run.json'} and {out / 'log.txt'}" if _status(out) == "failed" else ""
-        print(f"error: {experiment.name} failed: {_describe(err)}{where}", file=sys.stderr)
+        where = f"; recorded in {out / 'run.json'} and {out / 'log.txt'}" if status(out) == "failed" else ""
+        print(f"error: {experiment.name} failed: {describe(err)}{where}", file=sys.stderr)
         return 1
-    print(experiment.console(out) if hasattr(experiment, "console") else json.dumps(metrics, indent=2)[:4000])
+    print(experiment.console(out) if experiment.console else json.dumps(metrics, indent=2)[:4000])
     print(f"results written to {out}")
     return 0
-
-
-def _resumable(name: str, out: Path, identity: str) -> dict[str, Any]:
-    """The checkpoint of the run in ``out`` that ``--resume`` continues; refuses a run of another
-    experiment, config or seed, a complete run and unreadable files, before anything changes."""
-    run_file, ckpt = out / "run.json", out / "checkpoint.pkl"
-    if not run_file.is_file():
-        raise ExperimentError(f"--resume: '{out}' holds no run to resume (no run.json)")
-    try:
-        previous = json.loads(run_file.read_text())
-        if not isinstance(previous, dict):
-            raise ValueError(f"expected a JSON object, found {type(previous).__name__}")
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise ExperimentError(f"--resume: '{run_file}' cannot be read ({err}); nothing changed") from None
-    if previous.get("experiment") != name:
-        raise ExperimentError(
-            f"--resume: '{out}' holds a run of experiment '{previous.get('experiment')}', not '{name}'"
-        )
-    if previous.get("fingerprint") != identity:
-        raise ExperimentError(f"--resume: '{out}' was run with a different config or seed; nothing changed")
-    if previous.get("status") == "complete":
-        raise ExperimentError(
-            f"--resume: the run in '{out}' is already complete (results in {out / 'metrics.json'}); "
-            "nothing to resume, nothing changed"
-        )
-    if not ckpt.exists():
-        return {}
-    try:
-        checkpoint = pickle.loads(ckpt.read_bytes())
-        if not isinstance(checkpoint, dict):
-            raise ValueError(f"expected a dict, found {type(checkpoint).__name__}")
-    except Exception as err:  # noqa: BLE001 - unpickling damaged bytes can raise almost anything
-        raise ExperimentError(
-            f"--resume: checkpoint '{ckpt}' cannot be read ({_describe(err)}); delete it to start the run "
-            "over, nothing changed"
-        ) from None
-    return checkpoint
-
-
-def _prepare(name: str, out: Path, identity: str, resume: bool) -> dict[str, Any]:
-    """Check ``out`` before anything runs: resumable (returns the checkpoint) or new, and writable."""
-    try:
-        checkpoint = _resumable(name, out, identity) if resume else {}
-        if not resume and out.exists() and not out.is_dir():
-            raise ExperimentError(f"--out '{out}' is a file, not a results directory; nothing changed")
-        if not resume and out.exists() and any(out.iterdir()):
-            raise ExperimentError(
-                f"output directory '{out}' already holds results; choose a new --out or pass --resume"
-            )
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise ExperimentError(
-            f"--out '{out}' cannot be written ({err.strerror or err}); nothing ran"
-        ) from None
-    return checkpoint
 
 
 @contextlib.contextmanager
@@ -412,89 +367,3 @@ def _stop_if_interrupted() -> None:
     """Raise the :class:`Interrupted` of a stop signal that a finalizer swallowed."""
     if _RECEIVED:
         raise Interrupted(_RECEIVED[0])
-
-
-def _record_end(run_file: Path, info: Mapping[str, Any]) -> None:
-    """Record how a run ended in ``run.json``, never hiding the exception that ended it."""
-    with contextlib.suppress(OSError):
-        atomic_write_json(run_file, info)
-
-
-def _status(out: Path) -> str | None:
-    try:
-        return json.loads((out / "run.json").read_text()).get("status")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _describe(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def save_png(fig: Any, path: Path, **savefig: Any) -> Path:
-    """Write a matplotlib figure as PNG atomically (like every result file) and close it."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", **savefig)
-    plt.close(fig)
-    return atomic_write(path, lambda fh: fh.write(buf.getvalue()), mode="wb")
-
-
-def fingerprint(name: str, config: Any, seed: int) -> str:
-    """What identifies a run (experiment, config, seed): ``--resume`` continues only a run that matches."""
-    text = json.dumps(
-        {"name": name, "config": to_plain(dataclasses.asdict(config)), "seed": seed}, sort_keys=True
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _csv(metrics: Mapping[str, Any]) -> str:
-    """Flatten nested metrics into ``key,value`` rows (nested keys joined by dots)."""
-    rows: list[tuple[str, Any]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}" if prefix else str(k), v)
-        else:
-            rows.append((prefix, json.dumps(value) if isinstance(value, list) else value))
-
-    walk("", metrics)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["key", "value"])
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def _logger(name: str, path: Path) -> logging.Logger:
-    log = logging.getLogger(f"neurosim.experiment.{name}.{path}")
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    _close(log)
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    return log
-
-
-def _close(log: logging.Logger) -> None:
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the libraries a result depends on."""
-    out = {"python": platform.python_version()}
-    for mod in ("neurosim", "brian2", "numpy", "scipy", "matplotlib", "torch"):
-        try:
-            out[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001
-            out[mod] = "not installed"
-    return out

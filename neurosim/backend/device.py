@@ -11,6 +11,11 @@ changed and ``make`` recompiles only those, so rebuilding the same network costs
 size or seed recompiles a few files. A lock lets one process at a time build in a folder; results go to
 ``results_<pid>``. ``threads`` (or ``$NEUROSIM_THREADS``) sets OpenMP threads. The device is
 :mod:`neurosim.backend.standalone`'s: Brian2's, with a faster spike queue and thresholder (same results).
+
+A compile with a cold cache takes minutes, so it is announced: one INFO line on the logger
+``neurosim.backend.device`` when a network's code is compiled rather than found (a cython module missing from
+the cache, which is exactly when Brian2 compiles one; a standalone project without its binary), none when the
+cache holds it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 b2.BrianLogger.suppress_name("resolution_conflict")
 b2.BrianLogger.suppress_name("unused_brian_object")
 logging.getLogger("brian2").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 
 #: Added to Brian2's C++ flags. Generated loops touch many arrays (a neuron update: ~7); GCC vectorises such a
 #: loop only after run-time alias checks, and by default gives up beyond 10 of them, so the state update of a
@@ -64,6 +70,7 @@ def default_target() -> str:
 
 def prepare_device(target: str, directory: str | Path | None, threads: int | None = None) -> None:
     """Select Brian2's device and code generation target for a new network (forgetting older ones)."""
+    global _announced
     flags = b2.prefs.codegen.cpp.extra_compile_args_gcc
     if ALIAS_CHECKS_FLAG not in flags:
         b2.prefs.codegen.cpp.extra_compile_args_gcc = [*flags, ALIAS_CHECKS_FLAG]
@@ -82,6 +89,46 @@ def prepare_device(target: str, directory: str | Path | None, threads: int | Non
             b2.set_device("runtime")
         _free_names()
         b2.prefs.codegen.target = target
+        if target == "cython":
+            _watch_cython_cache()
+    _announced = False  # a new network: its first compile is announced again
+
+
+#: Whether this network's compile has been announced (one line per network, not one per code object).
+_announced = False
+
+
+def _announce_compile(target: str, where: str | Path) -> None:
+    """Log, once per network, that its code is being compiled (not found in the cache) and why it is slow."""
+    global _announced
+    if _announced:
+        return
+    _announced = True
+    from brian2 import NeuronGroup
+
+    names = sorted({g.name for r in list(NeuronGroup.__instances__()) if (g := r()) is not None})
+    model = (
+        f"the network of {', '.join(names[:6])}{', ...' if len(names) > 6 else ''}" if names else "a network"
+    )
+    log.info("compiling %s for %s (first time; cached afterwards in %s)", model, target, where)
+
+
+def _watch_cython_cache() -> None:
+    """Announce cython compiles: wrap the loader of Brian2's extension manager, which compiles a code object's
+    module exactly when its file is not in the cache (it loads the file otherwise)."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager as manager
+
+    load = manager._load_module
+    if getattr(load, "announces_compiles", False):
+        return
+
+    def load_module(module_path: str, *args: object, **kwargs: object) -> object:
+        if not os.path.isfile(module_path):
+            _announce_compile("cython", os.path.dirname(module_path))
+        return load(module_path, *args, **kwargs)
+
+    load_module.announces_compiles = True  # type: ignore[attr-defined]
+    manager._load_module = load_module
 
 
 def _free_names() -> None:
@@ -123,6 +170,8 @@ def build_standalone(directory: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
     device = b2.get_device()
     with FileLock(str(directory / ".neurosim.lock")):
+        if not (directory / "main").is_file():  # no binary yet: everything compiles
+            _announce_compile("cpp_standalone", directory)
         device.build(
             directory=str(directory),
             results_directory=f"results_{os.getpid()}",

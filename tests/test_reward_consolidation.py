@@ -19,6 +19,7 @@ from brian2 import ms, mV, second
 from scipy.integrate import solve_ivp
 
 from neurosim import (
+    LIF,
     ExplicitConnections,
     FrontalController,
     NetworkDescription,
@@ -27,6 +28,7 @@ from neurosim import (
     Population,
     Projection,
     RewardConsolidation,
+    SpikeRecording,
     SpikeSource,
     StateRecording,
     TaggingCapture,
@@ -212,6 +214,30 @@ def test_controller_signal_switches_on_protein_synthesis():
 
     assert kept(1.0) >= 0.9
     assert kept(0.8) < 0.1
+
+
+def test_proteins_follow_reward_only_in_the_neurons_that_fired():
+    # Dopamine makes plasticity proteins together with activity (Redondo & Morris 2011): a strong signal
+    # drives protein synthesis in the postsynaptic neurons that fired in the judged trial, not in silent
+    # ones (whose synapses another memory may own); a weak signal drives none.
+    def drive(signal):
+        desc = NetworkDescription(
+            populations=(Population("pre", 2, SpikeSource()), Population("post", 2, LIF(synapse="delta"))),
+            projections=(
+                Projection("syn", "pre", "post", 1 * mV, OneToOne(), rules=(REWARD, RULE), w_init=W0),
+            ),
+            recordings=(SpikeRecording("post"),),
+            dt=1 * ms,
+        )
+        sim = build(desc, target="numpy")
+        sim.set_variable("post", "I_ext", np.array([40.0, 0.0]) * mV)  # neuron 0 fires, neuron 1 is silent
+        ctrl = FrontalController(sim, consolidate_above=0.9, baseline=None, policy=lambda out, target: signal)
+        ctrl.trial(50 * ms)
+        assert sim.spike_counts("post")[0] > 0 and sim.spike_counts("post")[1] == 0
+        return sim.variable("post", "capture_protein_drive")
+
+    np.testing.assert_array_equal(drive(1.0), [1.0, 0.0])
+    np.testing.assert_array_equal(drive(0.5), [0.0, 0.0])
 
 
 def test_incompatible_combinations_name_the_rules_and_what_to_use():

@@ -18,22 +18,21 @@ Like the frontal lobe, :class:`FrontalController` sets the goal of a trial and j
    ``pruner.every`` trials prunes (and compacts) the synapses its criteria flag, at the rate its schedule
    sets, then optionally regrows synapses (:mod:`neurosim.frontal.pruning`);
 6. optionally makes rewarded memories last: a signal ≥ ``consolidate_above`` switches on protein synthesis
-   (``<name>_protein_drive`` of a consolidation rule) until the next trial, turning tagged early LTP into
-   late LTP; unrewarded early changes fade. With
+   (``<name>_protein_drive`` of a consolidation rule) until the next trial in the neurons that fired in the
+   trial (where their spikes are recorded; else in all), as dopamine acts with activity (Redondo & Morris
+   2011), turning their tagged early LTP into late LTP; unrewarded early changes fade. With
    :class:`~neurosim.plasticity.reward_consolidation.RewardConsolidation` the reward-driven changes are the
    early phase, and a strong or repeated reward makes proteins by itself (its ``theta_pro``);
    ``consolidate_above`` adds the controller's judgement (a large reward-prediction error) as a second
    trigger. With :class:`~neurosim.plasticity.consolidation.TaggingCapture` the early phase is
    calcium-driven and the controller's signal is the only reward that reaches it (behavioural tagging).
 
-Steps 3–6 are :meth:`FrontalController.judge`, which a loop that runs many trials in one run calls from
-its callback (``in_run=True``; pruning then waits for the run to end). Controller work is vectorised numpy
-over synapses, once per trial.
+Steps 3–6 are :meth:`FrontalController.judge`, which a loop running many trials in one run calls from its
+callback (``in_run=True``; pruning waits for the run's end). Work is vectorised numpy, once per trial.
 
-Saving: ``sim.save(path, extras={"controller": ctrl.state()})`` (or :func:`save_with_controller`) stores
-what the controller has learned and counted beside the network; after ``sim = Simulation.load(path)``,
-construct the controller again with the same arguments and call :meth:`FrontalController.restore`
-``(path)``: the trials continue exactly as without the interruption (callables are code, not stored).
+Saving: ``sim.save(path, extras={"controller": ctrl.state()})`` (or :func:`save_with_controller`); after
+``sim = Simulation.load(path)``, build the controller with the same arguments and call
+:meth:`FrontalController.restore` ``(path)``: trials continue as without the interruption.
 """
 
 from __future__ import annotations
@@ -100,8 +99,7 @@ class FrontalController:
     after the trial, or ``(low, high)`` for a uniform random delay. ``readout``: ``readout(sim, start, stop)``
     gives the trial's output. ``pruner``: what and when to prune. ``selection`` + ``bandit``: neuron
     selection (a fixed assembly per trial via ``trial(..., select=k)``, or learned by the bandit).
-    ``consolidate_above``: a signal at least this large switches on protein synthesis for the next trial.
-    The arguments are checked as one :class:`~neurosim.frontal.config.ControllerConfig`.
+    ``consolidate_above``: a signal this large makes proteins (step 6). Checked as a ``ControllerConfig``.
     """
 
     def __init__(
@@ -342,8 +340,8 @@ class FrontalController:
 
         The policy's reward for ``output`` against ``target``, minus the baseline of ``context``, times
         ``scale``, is sent as dopamine ``reward_delay`` from now; the bandit learns the reward of ``arm``;
-        synapses a punishment weakens collect penalties; ``consolidate_above`` sets protein synthesis; the
-        pruning schedule runs (``prune=False``: the caller calls :meth:`prune`); the record is kept.
+        punished synapses collect penalties; ``consolidate_above`` sets protein synthesis; the pruning
+        schedule runs (``prune=False``: the caller calls :meth:`prune`); the record is kept.
         ``start``: the trial's start (default now). ``in_run``: called from inside a run (a
         :func:`~neurosim.backend.run_with_ticks` callback): dopamine joins the running table, and pruning,
         which needs the run to end, is left to the caller."""
@@ -360,10 +358,12 @@ class FrontalController:
         if self.rules:
             delivered = float(stop / second) + delay
         self.deliver(signal, at=delivered * second if delivered is not None else None, in_run=in_run)
-        if self.consolidate_above is not None:
-            drive = 1.0 if signal >= self.consolidate_above else 0.0
+        if self.consolidate_above is not None:  # in the neurons that fired (step 6)
+            strong = bool(signal >= self.consolidate_above)
             for pop, var in self._drives:
-                self.sim.set_variable(pop, var, drive)
+                fired = strong and start < stop and self.sim.recorded("spikes", pop)
+                drive = self.sim.spike_counts_between(pop, start, stop) > 0 if fired else strong
+                self.sim.set_variable(pop, var, np.asarray(drive, dtype=float))
         pruned = regrown = 0
         if self.pruner is not None:
             self._track_weakness()

@@ -17,6 +17,13 @@ Test sets are drawn until every task and seed has at least ``test_answers`` scor
 default, quick runs included), and the test cues of the pattern tasks are partial or noisy, so that test
 trials are not copies of training trials (the report counts those that are).
 
+Continual learning shares ``cont_overlap`` of each B pattern's active units with an A pattern, so that
+learning B rewrites what those units stand for and forgetting A is a real risk. The frontal controller's
+ablation (``ablation``, on by default, off in ``--quick``) adds variants of the spiking learner with the
+controller's parts switched (:mod:`neurosim.comparison.ablation`: full controller, no pruning, no
+consolidation, consolidation only), each on the tasks where its parts can matter, with the same trials,
+seeds and statistics and a paired verdict against ``snn``.
+
 One unit of work is one task × seed (every learner); extra units sweep the number of stored patterns
 (load). Units are independent: each is stored in the results directory as it finishes, they run in
 ``workers`` local processes or, with ``--scheduler ADDRESS``, on a Dask cluster, and ``--resume`` runs only
@@ -37,9 +44,11 @@ from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neurosim.cluster import Unit  # noqa: E402
+from neurosim.cluster import Unit, reporter  # noqa: E402
 from neurosim.comparison import LEARNERS, TASKS, console, write_report  # noqa: E402
-from neurosim.comparison.learners import costs, make_learners  # noqa: E402
+from neurosim.comparison.ablation import ablation_units, variants  # noqa: E402
+from neurosim.comparison.learners import costs, make_learners, spiking_variant  # noqa: E402
+from neurosim.comparison.sweeps import delay_sweep, pruning_sweep  # noqa: E402
 from neurosim.experiment import Experiment, RunContext  # noqa: E402
 from neurosim.learners.base import run_task  # noqa: E402
 from neurosim.tasks import (  # noqa: E402
@@ -94,10 +103,11 @@ class Config:
     seq_items: int = 9  # vocabulary shared by the sequences (0: items of their own, no sharing)
     seq_cue: float = 0.6  # fraction of the first item's active units kept in a test cue
     seq_train: int = 80
-    # continual learning: A then B
+    # continual learning: A then B, B's patterns sharing part of their units with A's (so B interferes)
     cont_patterns: int = 5  # patterns per set
     cont_units: int = 100
     cont_train: int = 120  # training trials per set (trial and error: 24 per pattern)
+    cont_overlap: float = 0.3  # fraction of each B pattern's active units shared with an A pattern
     # novelty recall: familiar items repeated, novel ones shown once, each with a tag recalled at a cue
     novelty_items: int = 12  # item channels
     novelty_tags: int = 4  # tags (answer classes)
@@ -114,6 +124,7 @@ class Config:
     snn_assembly: int = 20  # neurons per stored item in the spiking memory (SpikingLearner.for_task)
     snn_target: str = "auto"  # Brian2 target of the spiking learner (auto: cython where a compiler works)
     workers: int = 2  # processes running task × seed units in parallel (results identical to workers=1)
+    ablation: bool = True  # the frontal controller's ablation: snn variants (neurosim.comparison.ablation)
 
     #: ``--quick``: every task on every learner, three seeds, 200 test answers each, small sizes.
     QUICK: ClassVar[Mapping[str, Any]] = MappingProxyType(
@@ -145,6 +156,7 @@ class Config:
             "novelty_train": 64,
             "epochs": 60,
             "workers": 2,
+            "ablation": False,  # the variants cost more than the rest of a quick run: results.md says so
         }
     )
     #: The smallest sizes: every task on every learner, a trial or two each; they exercise every code path
@@ -215,8 +227,9 @@ class Config:
         check_number(owner, "paired_noise", self.paired_noise, low=0.0, high=0.5, high_open=True)
         for name in ("lstm_lr", "gru_lr", "transformer_lr"):
             check_number(owner, name, getattr(self, name), low=0.0, high=10.0, low_open=True)
-        if not isinstance(self.sr_value_with_store, bool):
-            fail(owner, "sr_value_with_store", self.sr_value_with_store, "expected true or false")
+        for name in ("sr_value_with_store", "ablation"):
+            if not isinstance(getattr(self, name), bool):
+                fail(owner, name, getattr(self, name), "expected true or false")
         for p in self.load_patterns:
             check_number(owner, "load_patterns", p, low=1, integer=True)
         for f in self.prune_fractions:
@@ -312,6 +325,7 @@ def make_task(name: str, config: Config, **overrides: Any) -> Task:
             n_units=c.cont_units,
             cue_fraction=c.assoc_cue,
             coding_level=c.coding_level,
+            overlap=c.cont_overlap,
         )
         return ContinualAssociative(**{**knobs, **overrides})
     if name == "novelty_recall":
@@ -354,8 +368,9 @@ def n_test_trials(task: Task, answers: int, seed: int) -> int:
 
 
 def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
-    """One task × seed on every learner: the record, sizes and energy, the learning curve, and the task's
-    sweeps (store-recall vs delay, associative recall vs pruned fraction)."""
+    """One task × seed on every learner (an ablation unit: on its variant of the spiking learner only): the
+    record, sizes and energy, the learning curve, and the task's sweeps (store-recall vs delay, associative
+    recall vs pruned fraction)."""
     name, seed = unit["task"], int(unit["seed"])
     task = make_task(name, config, **unit.get("overrides", {}))
     n_train = n_train_trials(name, config)
@@ -365,32 +380,36 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
     out: dict[str, Any] = {"task": name, "seed": seed, "overrides": unit.get("overrides", {})}
     if name == "novelty_recall":  # which test answers were about novel items, in the order of test_correct
         out["test_novel"] = [bool(x) for t in task.trials(n_test, seed, "test") for x in t.metadata["novel"]]
-    for backend, learner in make_learners(task, config, seed, episodes=n_test).items():
+    if name == "continual_learning":  # which final test answers are about set A (A's trials come first)
+        final = task.trials(n_test, seed, "test_a") + task.trials(n_test, seed, "test_b")
+        out["test_set_a"] = [t.metadata["set"] == "a" for t in final for _ in range(int(t.scored.sum()))]
+    if unit.get("kind") == "ablation":
+        variant = variants()[unit["variant"]]
+        out.update(kind="ablation", variant=variant.name)
+        learners = {variant.name: spiking_variant(task, config, seed, variant.params)}
+    else:
+        learners = make_learners(task, config, seed, episodes=n_test)
+    for backend, learner in learners.items():
+        if hasattr(learner, "progress"):  # spiking learners report by trial: bars with an ETA in the parent
+            learner.progress = reporter(backend)
         record = run_task(learner, task, n_train, n_test, seed)
         res: dict[str, Any] = {
             "record": record.to_dict(),
             "costs": costs(learner, record),
             "curve": [float(s) for s in learner.train_scores],
+            "pruned_in_training": float(getattr(learner, "pruned_fraction", 0.0)),
         }
         if unit.get("kind") == "load":
             out[backend] = res
             continue
         if name == "store_recall":
-            res["delays"] = {}
-            for d in config.delays:
-                fixed = make_task(name, config, min_delay=d, max_delay=d)
-                res["delays"][str(d)] = float(
-                    learner.evaluate(fixed.trials(config.delay_test, seed, "test")).accuracy
-                )
+            fixed = {d: make_task(name, config, min_delay=d, max_delay=d) for d in config.delays}
+            res["delays"] = delay_sweep(
+                learner, {d: t.trials(config.delay_test, seed, "test") for d, t in fixed.items()}
+            )
         if name == "associative_recall":
             probe = task.trials(config.prune_test, seed + 1000, "test")
-            res["pruning"] = {}
-            for f in sorted(config.prune_fractions):
-                learner.prune(f)
-                res["pruning"][f"{f:g}"] = {
-                    "accuracy": float(learner.evaluate(probe).accuracy),
-                    "parameters": int(learner.n_parameters),
-                }
+            res.update(pruning_sweep(learner, probe, config.prune_fractions))
         out[backend] = res
     return out
 
@@ -407,9 +426,11 @@ def _run_units(
 
 
 def _unit_key(unit: dict[str, Any]) -> str:
-    """``associative_recall-seed0``; a load unit adds its number of patterns: ``...-load5-seed0``."""
+    """``associative_recall-seed0``; a load unit adds its number of patterns (``...-load5-seed0``), an
+    ablation unit its variant (``...-snn_full-seed0``)."""
     load = f"-load{unit['overrides']['n_patterns']}" if unit.get("kind") == "load" else ""
-    return f"{unit['task']}{load}-seed{unit['seed']}"
+    variant = f"-{unit['variant']}" if unit.get("kind") == "ablation" else ""
+    return f"{unit['task']}{load}{variant}-seed{unit['seed']}"
 
 
 def run(config: Config, ctx: RunContext) -> dict[str, Any]:
@@ -423,16 +444,18 @@ def run(config: Config, ctx: RunContext) -> dict[str, Any]:
             if p != config.assoc_patterns
             for s in config.seeds[: config.load_seeds]
         ]
-    everything = _run_units(ctx, "units", units + load_units, config)
-    results = [r for r in everything[: len(units)]]
-    load_results = [r for r in everything[len(units) :]]
+    extra = ablation_units(config)
+    everything = _run_units(ctx, "units", units + load_units + extra, config)
+    results = everything[: len(units)]
+    load_results = everything[len(units) : len(units) + len(load_units)]
+    ablation = everything[len(units) + len(load_units) :]
     if "associative_recall" in config.tasks and config.assoc_patterns in config.load_patterns:
         load_results += [
             {**r, "overrides": {"n_patterns": config.assoc_patterns}}
             for r in results
             if r["task"] == "associative_recall" and r["seed"] in config.seeds[: config.load_seeds]
         ]
-    return write_report(ctx, config, results, load_results, time.perf_counter() - start)
+    return write_report(ctx, config, results, load_results, time.perf_counter() - start, ablation)
 
 
 EXPERIMENT = Experiment(
@@ -442,8 +465,8 @@ EXPERIMENT = Experiment(
     run=run,
     quick_overrides=Config.QUICK,
     has_units=True,
+    console=console,
 )
-EXPERIMENT.console = console  # what the command prints when the run completes: the table and the verdicts
 
 if __name__ == "__main__":
     sys.exit(EXPERIMENT.main())

@@ -87,9 +87,28 @@ def _check_outputs(out: Path, seeds: list[int], answers: int) -> dict:
     assert "salience on vs off, novel items: " in data["verdicts"]["novelty_recall"]["line"]
     report = (out / "results.md").read_text()
     _check_verdicts(report, TASK_NAMES)
+    _check_ablation(data, report)
     for fig in FIGURES:
         assert (out / f"{fig}.png").stat().st_size > 1000, fig
     return data
+
+
+def _check_ablation(data: dict, report: str) -> None:
+    """The controller's ablation: every variant on each of its tasks with a verdict against the snn, or,
+    when it did not run, results.md saying so; its section in results.md either way."""
+    from neurosim.comparison.ablation import VARIANTS
+
+    ab = data["ablation"]
+    assert "## Ablation: the frontal controller" in report
+    if not ab["run"]:
+        assert f"The ablation was {ab['why_not']}." in report
+        return
+    assert {(t, v) for t, per in ab["tasks"].items() for v in per} == {
+        (t, v.name) for v in VARIANTS for t in v.tasks
+    }
+    for task, per in ab["comparisons"].items():
+        for variant, c in per.items():
+            assert c["line"] in report and c["line"].startswith(f"{task}, "), (task, variant)
 
 
 def _check_verdicts(report: str, tasks) -> None:

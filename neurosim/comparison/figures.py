@@ -68,15 +68,24 @@ def figures(summary: dict[str, Any], results: list[dict[str, Any]], ctx: RunCont
 
     if "associative_recall" in tasks:
         fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        for b, e in tasks["associative_recall"].items():
-            _errorplot(ax, e.get("accuracy_vs_pruned_fraction", {}), b)
+        variants = summary.get("ablation", {}).get("tasks", {}).get("associative_recall", {})
+        skipped = False
+        for b, e in [*tasks["associative_recall"].items(), *variants.items()]:
+            label = b
+            if e.get("pruning_skipped"):  # pruned during training: the sweep starts at its own fraction
+                skipped = True
+                label += f" (pruned {e.get('pruned_in_training', 0.0):.2f} in training)"
+            _errorplot(ax, e.get("accuracy_vs_pruned_fraction", {}), b, label=label)
         ax.set(
             xlabel="pruned fraction of trainable synapses / weights",
             ylabel="test accuracy",
             title="associative recall under pruning",
             ylim=(0, 1.05),
         )
-        ax.legend(title="snn: frontal (|w|) · others: magnitude", fontsize=7, title_fontsize=7)
+        title = "snn: frontal (|w|) · others: magnitude"
+        if skipped:
+            title += "\nfractions below what a learner pruned in training: skipped"
+        ax.legend(title=title, fontsize=7, title_fontsize=7)
         save(fig, "accuracy_vs_pruning")
 
     if tasks:
@@ -146,8 +155,11 @@ def _novelty(plt: Any, per: dict[str, Any], chance: float | None) -> Any:
     return fig
 
 
-def _errorplot(ax: Any, curve: dict[str, Any], learner: str, scale: float = 1.0) -> None:
-    """Plot ``{x: {"mean", "low", "high"}}`` with its interval clipped to [0, 1], x scaled by ``scale``."""
+def _errorplot(
+    ax: Any, curve: dict[str, Any], learner: str, scale: float = 1.0, label: str | None = None
+) -> None:
+    """Plot ``{x: {"mean", "low", "high"}}`` with its interval clipped to [0, 1], x scaled by ``scale``;
+    a learner of the controller's ablation (no colour of its own) is drawn dashed."""
     if not curve:
         return
     xs = [float(x) * scale for x in curve]
@@ -158,10 +170,11 @@ def _errorplot(ax: Any, curve: dict[str, Any], learner: str, scale: float = 1.0)
         xs,
         mean,
         yerr=[np.maximum(mean - low, 0), np.maximum(high - mean, 0)],
-        marker=MARKERS[learner],
+        marker=MARKERS.get(learner, "x"),
         capsize=3,
-        color=COLORS[learner],
-        label=learner,
+        color=COLORS.get(learner),
+        ls="-" if learner in COLORS else "--",
+        label=label or learner,
     )
 
 

@@ -9,6 +9,7 @@ synapses, plastic and fixed together. The learners are imported on first use (Br
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -69,6 +70,17 @@ def _spiking(task: Task, config: LearnerSettings, seed: int, episodes: int) -> d
     return {"snn": snn}
 
 
+def spiking_variant(task: Task, config: LearnerSettings, seed: int, overrides: Mapping[str, Any]) -> Any:
+    """The spiking learner of ``task`` with :class:`~neurosim.learners.spiking.SpikingParams` ``overrides``
+    (a variant of the frontal controller's ablation, :mod:`~neurosim.comparison.ablation`), built as the
+    comparison builds ``snn``."""
+    from ..learners.spiking import SpikingLearner, SpikingParams
+
+    target = None if config.snn_target == "auto" else config.snn_target
+    params = SpikingParams(**overrides)
+    return SpikingLearner.for_task(task, params, assembly_size=config.snn_assembly, seed=seed, target=target)
+
+
 def spiking_sizes(snn: Any) -> dict[str, int]:
     """The spiking network's synapses: ``parameters_plastic`` (in use), ``parameters_total`` (plastic and
     fixed, every projection) and ``nonzero_weights`` (synapses whose weight is not zero). A learner that
@@ -112,4 +124,4 @@ def costs(learner: Any, record: Any) -> dict[str, Any]:
     return {**spiking_sizes(learner), "energy_counts": counts, "energy_breakdown": energy_breakdown(counts)}
 
 
-__all__ = ["LearnerSettings", "costs", "make_learners", "spiking_sizes"]
+__all__ = ["LearnerSettings", "costs", "make_learners", "spiking_sizes", "spiking_variant"]

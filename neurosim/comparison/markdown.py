@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..metrics import JOULES_PER_OPERATION
+from .ablation import BASELINE_LABEL, BASELINE_SWITCHES, ablation_lines
 from .summary import ComparisonConfig
 
 #: What each learner is given rather than learns: the comparison's fairness in one place.
@@ -98,7 +99,12 @@ def console_text(summary: dict[str, Any]) -> str:
             lines.append(
                 f"{name:<20} {learner:<16} {_ci(e):<24} {e['parameters_total']:>10.0f} {e['energy_j']:>11.3g}"
             )
-    return "\n".join([*lines, "", "Verdict:", *(f"  {x}" for x in verdict_lines(summary))])
+    lines += ["", "Verdict:", *(f"  {x}" for x in verdict_lines(summary))]
+    ab = summary.get("ablation")
+    if ab:
+        said = ablation_lines(summary) if ab["run"] else [ab["why_not"]]
+        lines += ["", "Ablation of the frontal controller (variant vs snn):", *(f"  {x}" for x in said)]
+    return "\n".join(lines)
 
 
 def markdown(summary: dict[str, Any], config: ComparisonConfig, wall_s: float) -> str:
@@ -141,7 +147,9 @@ def markdown(summary: dict[str, Any], config: ComparisonConfig, wall_s: float) -
         "",
     ]
     lines += _comparisons(summary) + _priors(learners, summary["tasks"]) + _energy(summary)
-    lines += _continual(summary) + _delays(summary) + _load(summary) + _novelty(summary) + _targets(summary)
+    lines += _continual(summary) + _delays(summary) + _load(summary) + _novelty(summary) + _ablation(summary)
+    lines += _skipped_pruning(summary)
+    lines += _targets(summary)
     lines += _hyperparameters(summary, config)
     return "\n".join(lines)
 
@@ -274,6 +282,78 @@ def _novelty(summary: dict[str, Any]) -> list[str]:
         "",
         "Novel items are shown once in an episode's stream, familiar ones several times; every episode cues "
         "as many of each. Intervals: bootstrap over seeds and their answers, as for the accuracy.",
+        "",
+    ]
+
+
+def _ablation(summary: dict[str, Any]) -> list[str]:
+    """The frontal controller's ablation: what each variant switches, and (when run) its accuracy and
+    paired difference with the default snn per task, and a verdict per variant."""
+    ab = summary.get("ablation")
+    if not ab:
+        return []
+    lines = [
+        "## Ablation: the frontal controller",
+        "",
+        "Variants of the spiking learner with the controller's parts switched, each compared with the "
+        f"default snn ({BASELINE_LABEL}) on the same test trials and seeds (paired, as above).",
+        "",
+        "| variant | learner | what it switches | SpikingParams overrides | tasks |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {BASELINE_LABEL} | snn | {BASELINE_SWITCHES} | – | every task |",
+    ]
+    for name, v in ab["variants"].items():
+        params = ", ".join(f"{k}={x}" for k, x in v["params"].items()) or "–"
+        lines.append(f"| {v['label']} | {name} | {v['switches']} | {params} | {', '.join(v['tasks'])} |")
+    if not ab["run"]:
+        return lines + ["", f"The ablation was {ab['why_not']}.", ""]
+    lines += [
+        "",
+        "| task | variant | accuracy [95% CI] | set A after B [95% CI] | pruned in training | trainable | "
+        "variant − snn [95% CI] | significant |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for task, per in ab["tasks"].items():
+        base = summary["tasks"].get(task, {}).get("snn")
+        shown = ({"snn": base} if base else {}) | per
+        for learner, e in shown.items():
+            label = BASELINE_LABEL if learner == "snn" else ab["variants"][learner]["label"]
+            c = ab["comparisons"].get(task, {}).get(learner, {})
+            diff = f"{c['difference']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]" if "difference" in c else "–"
+            sig = ("yes" if c["significant"] else "no") if "significant" in c else "–"
+            a = ab["set_a"].get(task, {}).get(learner)
+            a_text = "–"
+            if a:
+                a_text = f"{a['accuracy']:.3f}" + (
+                    f" [{a['ci'][0]:.3f}, {a['ci'][1]:.3f}]" if a["ci"] else ""
+                )
+            lines.append(
+                f"| {task} | {label} ({learner}) | {_ci(e)} | {a_text} | "
+                f"{e.get('pruned_in_training', 0.0):.2f} | {e['parameters_plastic']:.0f} | {diff} | {sig} |"
+            )
+    return lines + ["", "Verdict per variant:", "", *(f"- {x}" for x in ablation_lines(summary)), ""]
+
+
+def _skipped_pruning(summary: dict[str, Any]) -> list[str]:
+    """Learners that pruned during training: their pruning sweep starts at their own pruned fraction."""
+    ab = summary.get("ablation", {}).get("tasks", {})
+    skipped = {
+        learner: e
+        for part in (summary["tasks"], ab)
+        for learner, e in part.get("associative_recall", {}).items()
+        if e.get("pruning_skipped")
+    }
+    if not skipped:
+        return []
+    return [
+        "## Accuracy vs pruned fraction: learners that pruned during training",
+        "",
+        *(
+            f"{learner} pruned {e.get('pruned_in_training', 0.0):.2f} of its trainable synapses during "
+            "training, and pruning is permanent: its accuracy vs pruned fraction skips the fractions below "
+            f"that ({', '.join(f'{f:g}' for f in e['pruning_skipped'])})."
+            for learner, e in skipped.items()
+        ),
         "",
     ]
 

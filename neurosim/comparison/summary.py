@@ -105,11 +105,14 @@ def aggregate(results: list[dict[str, Any]], config: ComparisonConfig) -> dict[s
     tasks: dict[str, Any] = {}
     for name in config.tasks:
         rows = sorted((r for r in results if r["task"] == name), key=lambda r: r["seed"])
-        tasks[name] = {b: _entry(name, rows, b) for b in learners_in(rows, config)}
+        tasks[name] = {b: learner_entry(name, rows, b) for b in learners_in(rows, config)}
     return {"tasks": tasks}
 
 
-def _entry(name: str, rows: list[dict[str, Any]], learner: str) -> dict[str, Any]:
+def learner_entry(name: str, rows: Sequence[dict[str, Any]], learner: str) -> dict[str, Any]:
+    """One task's entry for ``learner`` from its units ``rows`` (one per seed): the module docstring's
+    fields, and for a learner that pruned during training its pruned fraction and the sweep's skipped
+    fractions."""
     records = [r[learner]["record"] for r in rows]
     entry: dict[str, Any] = {}
     for field in FIELDS:
@@ -145,6 +148,12 @@ def _entry(name: str, rows: list[dict[str, Any]], learner: str) -> dict[str, Any
         entry["accuracy_vs_delay"] = _curve(rows, learner, "delays")
     if name == "associative_recall":
         entry["accuracy_vs_pruned_fraction"] = _curve(rows, learner, "pruning", "accuracy")
+        skipped = sorted({f for r in rows for f in r[learner].get("pruning_skipped", [])})
+        if skipped:
+            entry["pruning_skipped"] = skipped
+    trained = [r[learner]["pruned_in_training"] for r in rows if "pruned_in_training" in r[learner]]
+    if trained:
+        entry["pruned_in_training"] = summarize(trained)["mean"]
     return entry
 
 
@@ -156,7 +165,9 @@ def _point(values: list[float]) -> dict[str, Any]:
     return {"mean": stats["mean"], "std": stats["std"], "low": low, "high": high, "values": values}
 
 
-def _curve(rows: list[dict[str, Any]], learner: str, key: str, field: str | None = None) -> dict[str, Any]:
+def _curve(
+    rows: Sequence[dict[str, Any]], learner: str, key: str, field: str | None = None
+) -> dict[str, Any]:
     """:func:`_point` at every x of the sweep ``key`` (x sorted numerically)."""
     xs = sorted({x for r in rows for x in r[learner].get(key, {})}, key=float)
     out = {}
@@ -187,6 +198,7 @@ __all__ = [
     "ComparisonConfig",
     "aggregate",
     "answers",
+    "learner_entry",
     "interval",
     "learners_in",
     "load_table",

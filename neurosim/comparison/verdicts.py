@@ -36,7 +36,8 @@ def compare(rows: Sequence[dict[str, Any]], a: str, b: str, kind: str | None = N
         return None
 
 
-def _as_dict(c: Comparison) -> dict[str, Any]:
+def as_dict(c: Comparison) -> dict[str, Any]:
+    """A comparison as results.json stores it."""
     return {
         "a": c.a,
         "b": c.b,
@@ -68,11 +69,11 @@ def verdicts(results: list[dict[str, Any]], summary: dict[str, Any], config: Com
             pairs, main = [(ranked[0], b) for b in ranked[1:]], (ranked[0], ranked[1])
         found = {pair: compare(rows, *pair) for pair in pairs}
         said = _said(found[main], main)
-        comparisons = [_as_dict(c) for c in found.values() if c is not None]
+        comparisons = [as_dict(c) for c in found.values() if c is not None]
         if {"snn", "snn_no_salience"} <= set(learners) and all("test_novel" in r for r in rows):
             novel = compare(rows, "snn", "snn_no_salience", "novel")
             said += f"; salience on vs off, novel items: {_said(novel, ('snn', 'snn_no_salience'))}"
-            comparisons += [{**_as_dict(novel), "answers": "novel items"}] if novel else []
+            comparisons += [{**as_dict(novel), "answers": "novel items"}] if novel else []
         out[name] = {"line": f"{name}: {said}; accuracy {scores}", "comparisons": comparisons}
     return out
 
@@ -176,4 +177,12 @@ def summarize_comparison(
     return summary
 
 
-__all__ = ["NOT_TESTED", "NOT_TESTED_QUICK", "compare", "summarize_comparison", "targets", "verdicts"]
+__all__ = [
+    "NOT_TESTED",
+    "NOT_TESTED_QUICK",
+    "as_dict",
+    "compare",
+    "summarize_comparison",
+    "targets",
+    "verdicts",
+]

@@ -2,9 +2,10 @@
 
 Auto-associative memory in the sense of Hopfield (1982) with the sparse patterns of Tsodyks & Feigel'man
 (1988): store ``P`` patterns, then recall one from a partial, noisy cue. The continual variant learns two
-disjoint pattern sets one after the other and measures how much of the first survives the second
+pattern sets one after the other and measures how much of the first survives the second
 (catastrophic forgetting; McCloskey & Cohen 1989), class-incrementally so that forgetting is not hidden by
-shared outputs.
+shared outputs. Its sets are independent draws by default; ``overlap`` makes each pattern of B share a fixed
+part of its active units with a pattern of A, so that learning B rewrites what those units stand for.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from brian2 import Quantity, ms
 
 from ..metrics import overlap
-from ..validation import check_choice
+from ..validation import check_choice, check_number, fail
 from .base import PatternTask, check_count, check_cue_knobs, check_patterns
 from .patterns import balanced_order, cue_recall_trial, make_cue, round_half_up, stored_patterns
 from .trial import Trial
@@ -93,8 +94,13 @@ class ContinualAssociative(PatternTask):
 
     ``2 P`` distinct sparse patterns (as in :class:`AssociativeRecall`, one draw from ``pattern_seed``):
     set A = classes ``0 .. P-1``, set B = classes ``P .. 2P-1`` (class-incremental: B brings new answer
-    classes, so forgetting A is not hidden by shared outputs). Splits: ``"train_a"``, ``"train_b"`` (full
-    patterns) and ``"test_a"``, ``"test_b"`` (cues with ``cue_fraction`` and ``noise``); trial format as in
+    classes, so forgetting A is not hidden by shared outputs). ``overlap`` o in [0, 1): with o > 0, B's
+    pattern k keeps ``m = round_half_up(o K)`` active units of A's pattern k (chosen at random) and draws its
+    other ``K − m`` from the units A's pattern k leaves off, so the two share exactly m units; o = 0: the
+    independent draw (on average ``K²/N`` shared units). Interference: after B, the shared units answer B's
+    class, and an A cue that keeps ``ĉ = round_half_up(c K)`` of A's K units holds ``ĉ m / K`` of them on
+    average (the hypergeometric mean). Splits: ``"train_a"``, ``"train_b"`` (full patterns) and
+    ``"test_a"``, ``"test_b"`` (cues with ``cue_fraction`` and ``noise``); trial format as in
     :class:`AssociativeRecall`. Protocol (:func:`neurosim.learners.base.run_continual`): train on A, test A;
     train on B; test A again (retention) and B.
     """
@@ -111,12 +117,29 @@ class ContinualAssociative(PatternTask):
     recall_steps: int = 1  # silent steps after the cue at which the answer is due
     pattern_seed: int = 0  # seed of the stored patterns
     step_duration: Quantity = 200 * ms  # duration of one step (spiking side)
+    overlap: float = 0.0  # o in [0, 1): fraction of each B pattern's active units shared with A's pattern k
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
         p = check_count(owner, "n_patterns_per_set", self.n_patterns_per_set, low=1)
-        check_patterns(owner, 2 * p, self.n_units, self.coding_level, name="n_patterns_per_set")
+        k = check_patterns(owner, 2 * p, self.n_units, self.coding_level, name="n_patterns_per_set")
         check_cue_knobs(self, answer_steps="recall_steps")
+        check_number(owner, "overlap", self.overlap, low=0.0, high=1.0, high_open=True)
+        if self.overlap > 0 and round_half_up(self.overlap * k) >= k:
+            fail(
+                owner,
+                "overlap",
+                self.overlap,
+                f"round(overlap * {k} active units) must be < {k}, or B's patterns would copy A's",
+            )
+        if self.overlap > 0 and self.n_units - k < k - round_half_up(self.overlap * k):
+            fail(owner, "overlap", self.overlap, f"too few units ({self.n_units}) outside an A pattern")
+
+    @property
+    def n_shared(self) -> int:
+        """Active units that B's pattern k shares with A's pattern k by construction (0 without overlap)."""
+        k = round_half_up(self.coding_level * self.n_units)
+        return round_half_up(self.overlap * k) if self.overlap > 0 else 0
 
     @property
     def n_inputs(self) -> int:
@@ -128,8 +151,24 @@ class ContinualAssociative(PatternTask):
 
     @cached_property
     def patterns(self) -> np.ndarray:
-        """float (2P, n_units): set A's patterns, then set B's."""
-        return stored_patterns(self.n_outputs, self.n_units, self.coding_level, self.pattern_seed)
+        """float (2P, n_units): set A's patterns, then set B's (with ``overlap``: B's built on A's)."""
+        drawn = stored_patterns(self.n_outputs, self.n_units, self.coding_level, self.pattern_seed)
+        if self.overlap == 0:
+            return drawn
+        p, m = self.n_patterns_per_set, self.n_shared
+        rng = np.random.default_rng([self.pattern_seed, 1])
+        out = np.array(drawn)
+        for _ in range(100):  # redraw the B set until all 2P patterns are distinct
+            for k in range(p):
+                on, off = np.flatnonzero(out[k] > 0), np.flatnonzero(out[k] == 0)
+                out[p + k] = 0.0
+                out[p + k, rng.choice(on, size=m, replace=False)] = 1.0
+                out[p + k, rng.choice(off, size=on.size - m, replace=False)] = 1.0
+            if len({row.tobytes() for row in out}) == out.shape[0]:
+                out.flags.writeable = False
+                return out
+        fail(type(self).__name__, "overlap", self.overlap, "no distinct B patterns found: use more n_units")
+        raise AssertionError  # pragma: no cover
 
     @property
     def class_patterns(self) -> np.ndarray:

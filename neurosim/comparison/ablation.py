@@ -1,0 +1,222 @@
+"""The frontal controller's ablation: the spiking learner with the controller's parts switched on and off.
+
+The default spiking learner (``snn``) is *reward only*: an immediate reward after each decision, no pruning,
+no consolidation. Each variant of :data:`VARIANTS` is the same learner with
+:class:`~neurosim.learners.spiking.SpikingParams` overrides, run on the tasks where its parts can matter
+(the controller's switches: ``delayed_reward``, ``prune_during_learning``, ``consolidation``). A variant is
+one more learner in the comparison's statistics: the same trials and seeds, the same record and costs, its
+accuracy with the two-level bootstrap interval, and a paired verdict against ``snn`` on the same test answers
+(:func:`neurosim.statistics.compare_answers`); on continual learning also on the answers about set A after
+B, which consolidation is meant to keep. Adding a variant is one :class:`Variant` line in
+:data:`VARIANTS`.
+
+Why these tasks: pruning during learning acts where the plastic synapses outnumber what the stored patterns
+use (associative recall: 71% sparse at the unpruned accuracy in the controller's recorded runs); consolidation
+acts where a later task rewrites the synapses of an earlier one (continual learning with overlapping sets);
+the delayed reward arrives after the trial's decision, so its inter-trial interval is lengthened to hold
+the delay (otherwise the reward lands in the next trial: 0.31 vs 0.80 on associative recall).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from brian2 import get_unit, ms, second
+
+from ..statistics import Comparison, compare_answers
+from ..validation import ParameterError
+from .summary import ComparisonConfig, interval, learner_entry
+from .verdicts import as_dict, compare
+
+#: The learner every variant is compared with: the default spiking learner (reward only).
+BASELINE = "snn"
+#: The baseline's parts, as the report states them.
+BASELINE_LABEL = "reward only"
+BASELINE_SWITCHES = "immediate reward after each decision; no pruning, no consolidation (the default snn)"
+
+DELAYED_REWARD = {"delayed_reward": True, "reward_delay": 1 * second, "tau_c": 1 * second, "iti": 1200 * ms}
+PRUNING = {"prune_during_learning": True}
+#: Consolidation at the learner's settings (consolidate_above 0.5, time scale 300: uncaptured changes fade
+#: over 23 s).
+CONSOLIDATION = {"consolidation": True}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A spiking learner with some of the controller's parts switched: its learner name, what the report
+    calls it, what it switches (in words), its :class:`~neurosim.learners.spiking.SpikingParams` overrides,
+    and the tasks it runs on."""
+
+    name: str
+    label: str
+    switches: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tasks: tuple[str, ...] = ()
+
+
+#: The ablation: variant name -> label, switches, SpikingParams overrides, tasks. Learned gating of
+#: store-recall joins as one more line: ``Variant("snn_learned_gating", "learned gating", "STORE/RECALL
+#: gates learned by reward instead of hand-wired", {"learned_gating": True}, ("store_recall",))``.
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "snn_full",
+        "full controller",
+        "delayed reward (1 s, tau_c 1 s, inter-trial interval 1.2 s) + pruning during learning (weak "
+        "plastic synapses, to 80% of each projection) + consolidation (reward-gated tagging and capture)",
+        {**DELAYED_REWARD, **PRUNING, **CONSOLIDATION},
+        ("associative_recall", "continual_learning"),
+    ),
+    Variant(
+        "snn_no_pruning",
+        "no pruning",
+        "the full controller without pruning during learning",
+        {**DELAYED_REWARD, **CONSOLIDATION},
+        ("associative_recall",),
+    ),
+    Variant(
+        "snn_no_consolidation",
+        "no consolidation",
+        "the full controller without consolidation",
+        {**DELAYED_REWARD, **PRUNING},
+        ("continual_learning",),
+    ),
+    Variant(
+        "snn_consolidation",
+        "consolidation only",
+        "immediate reward + consolidation (reward-gated tagging and capture of the readout synapses)",
+        CONSOLIDATION,
+        ("continual_learning",),
+    ),
+)
+
+
+def _shown(value: Any) -> str:
+    """A parameter value as the report shows it (a quantity in its SI unit: ``1.2 s``)."""
+    if hasattr(value, "dim"):
+        unit = get_unit(value.dim)
+        return f"{float(value / unit):g} {unit}"
+    return str(value)
+
+
+def variants(names: Sequence[str] | None = None) -> dict[str, Variant]:
+    """The variants of :data:`VARIANTS` by name (``names``: only those)."""
+    return {v.name: v for v in VARIANTS if names is None or v.name in names}
+
+
+def ablation_units(config: Any) -> list[dict[str, Any]]:
+    """One unit per variant, task it runs on (among the run's tasks) and seed; none when ``config.ablation``
+    is off."""
+    if not getattr(config, "ablation", False):
+        return []
+    return [
+        {"task": task, "seed": s, "kind": "ablation", "variant": v.name}
+        for v in VARIANTS
+        for task in v.tasks
+        if task in config.tasks
+        for s in config.seeds
+    ]
+
+
+def set_a_answers(rows: Sequence[dict[str, Any]], learner: str) -> list[Any]:
+    """Right/wrong answers of ``learner`` about set A after B (continual learning), one array per seed."""
+    return [
+        np.asarray(r[learner]["record"]["extra"]["test_correct"], dtype=float)[np.asarray(r["test_set_a"])]
+        for r in rows
+    ]
+
+
+def summarize_ablation(
+    results: Sequence[dict[str, Any]],
+    ablation_results: Sequence[dict[str, Any]],
+    config: ComparisonConfig,
+    *,
+    run: bool,
+    why_not: str = "",
+) -> dict[str, Any]:
+    """results.json's ``ablation``: ``run`` (False: ``why_not`` says why), ``variants`` (label, switches,
+    overrides, tasks), ``tasks`` ({task: {variant: entry}}, the entries of
+    :func:`~neurosim.comparison.summary.learner_entry`) and ``comparisons`` ({task: {variant: the paired
+    comparison with ``snn``, and on continual learning ``set_a``: the same on the answers about A}}) and
+    ``set_a`` ({task: {learner: accuracy on A after B with its interval}})."""
+    table = {
+        v.name: {
+            "label": v.label,
+            "switches": v.switches,
+            "params": {k: _shown(x) for k, x in v.params.items()},
+            "tasks": list(v.tasks),
+        }
+        for v in VARIANTS
+    }
+    out: dict[str, Any] = {"run": run, "why_not": why_not, "variants": table}
+    out.update(tasks={}, comparisons={}, set_a={})
+    if not run:
+        return out
+    main = {(r["task"], r["seed"]): r for r in results}
+    for name in config.tasks:
+        for v in VARIANTS:
+            mine = sorted(
+                (r for r in ablation_results if r["task"] == name and r["variant"] == v.name),
+                key=lambda r: r["seed"],
+            )
+            if not mine:
+                continue
+            out["tasks"].setdefault(name, {})[v.name] = learner_entry(name, mine, v.name)
+            rows = [
+                {**main[(name, r["seed"])], v.name: r[v.name]}
+                for r in mine
+                if BASELINE in main.get((name, r["seed"]), {})
+            ]
+            if not rows:
+                continue
+            found = compare(rows, v.name, BASELINE)
+            said = found.verdict if found else f"too few test answers to compare {v.name} and {BASELINE}"
+            c: dict[str, Any] = {**(as_dict(found) if found else {}), "line": f"{name}, {v.label}: {said}"}
+            if all("test_set_a" in r for r in rows):
+                a = compare_set_a(rows, v.name)
+                c["set_a"] = as_dict(a) if a else None
+                if a:
+                    c["line"] += f"; set A after B: {a.verdict}"
+                per = out["set_a"].setdefault(name, {})
+                for learner in (BASELINE, v.name):
+                    per[learner] = per.get(learner) or _set_a_accuracy(rows, learner)
+            out["comparisons"].setdefault(name, {})[v.name] = c
+    return out
+
+
+def _set_a_accuracy(rows: Sequence[dict[str, Any]], learner: str) -> dict[str, Any]:
+    """Accuracy on set A after B with its two-level bootstrap interval (None: too few answers)."""
+    values = set_a_answers(rows, learner)
+    ci = interval(values)
+    return {"accuracy": float(np.mean([v.mean() for v in values])), "ci": [ci.low, ci.high] if ci else None}
+
+
+def compare_set_a(rows: Sequence[dict[str, Any]], variant: str) -> Comparison | None:
+    """``variant`` minus the baseline on the answers about set A after B (None: too few answers)."""
+    try:
+        return compare_answers(
+            set_a_answers(rows, variant), set_a_answers(rows, BASELINE), names=(variant, BASELINE)
+        )
+    except ParameterError:
+        return None
+
+
+def ablation_lines(summary: dict[str, Any]) -> list[str]:
+    """The verdict per variant and task (one line each)."""
+    ab = summary.get("ablation", {})
+    return [c["line"] for per in ab.get("comparisons", {}).values() for c in per.values()]
+
+
+__all__ = [
+    "BASELINE",
+    "VARIANTS",
+    "Variant",
+    "ablation_lines",
+    "ablation_units",
+    "compare_set_a",
+    "set_a_answers",
+    "summarize_ablation",
+    "variants",
+]

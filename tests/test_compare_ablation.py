@@ -261,7 +261,8 @@ def test_ablation_units_record_what_the_snn_records():
     same test answers are scored (same count); continual-learning units mark the answers about set A."""
     from neurosim.comparison.ablation import ablation_units
 
-    config, run_unit = _tiny(learners=("snn",), tasks=("associative_recall", "continual_learning"))
+    tasks = ("associative_recall", "continual_learning", "store_recall")
+    config, run_unit = _tiny(learners=("snn",), tasks=tasks)
     main = {name: run_unit({"task": name, "seed": 0, "kind": "main"}, config) for name in config.tasks}
     units = ablation_units(config)
     assert units
@@ -301,3 +302,37 @@ def test_spiking_learner_that_pruned_in_training_is_swept_from_its_own_fraction(
     assert swept["pruning_skipped"] == [0.0] and list(swept["pruning"]) == ["0.9"]
     n = learner.n_parameters_initial
     assert swept["pruning"]["0.9"]["parameters"] == n - round(0.9 * n)
+
+
+def test_ablation_targets_judge_each_controller_target_from_the_summary():
+    """The controller's targets read off an ablation summary: learned gating 0.56 < 0.9 is not met;
+    consolidation keeping A at 0.95 (interval of the difference above 0) is met; pruning to 71% at 0.90 vs
+    0.92 unpruned (within 3 points) with faster test trials is met, and at 0.88 it is not; an ablation that
+    did not run leaves every target untested."""
+    from neurosim.comparison.ablation import ablation_targets
+
+    def summary(pruned_accuracy):
+        assoc = {
+            "snn_full": {
+                "accuracy": pruned_accuracy,
+                "pruned_in_training": 0.71,
+                "test_wall_s_per_trial": 0.03,
+            },
+            "snn_no_pruning": {"accuracy": 0.92, "test_wall_s_per_trial": 0.04},
+        }
+        gating = {"accuracy": 0.56, "accuracy_ci": [0.49, 0.63]}
+        a_after_b = {"difference": 0.6, "low": 0.5, "high": 0.7, "significant": True}
+        return {
+            "run": True,
+            "tasks": {"store_recall": {"snn_learned_gating": gating}, "associative_recall": assoc},
+            "set_a": {
+                "continual_learning": {"snn": {"accuracy": 0.35}, "snn_consolidation": {"accuracy": 0.95}}
+            },
+            "comparisons": {"continual_learning": {"snn_consolidation": {"set_a": a_after_b}}},
+        }
+
+    status = [row[1] for row in ablation_targets(summary(0.90), "not tested")]
+    assert status == ["not met", "met", "met"]
+    assert ablation_targets(summary(0.88), "not tested")[2][1] == "not met"
+    skipped = ablation_targets({"run": False, "why_not": "not run in --quick"}, "not tested in --quick")
+    assert [row[1] for row in skipped] == ["not tested in --quick"] * 3

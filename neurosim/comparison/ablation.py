@@ -29,7 +29,7 @@ from brian2 import get_unit, ms, second
 from ..statistics import Comparison, compare_answers
 from ..validation import ParameterError
 from .summary import ComparisonConfig, interval, learner_entry
-from .verdicts import as_dict, compare
+from .verdicts import accuracy_text, as_dict, compare
 
 #: The learner every variant is compared with: the default spiking learner (reward only).
 BASELINE = "snn"
@@ -40,7 +40,7 @@ BASELINE_SWITCHES = "immediate reward after each decision; no pruning, no consol
 DELAYED_REWARD = {"delayed_reward": True, "reward_delay": 1 * second, "tau_c": 1 * second, "iti": 1200 * ms}
 PRUNING = {"prune_during_learning": True}
 #: Consolidation at the learner's settings (consolidate_above 0.5, time scale 300: uncaptured changes fade
-#: over 23 s).
+#: over 23 s; proteins only from the controller's judgement, in the readout neurons that fired).
 CONSOLIDATION = {"consolidation": True}
 
 
@@ -57,9 +57,7 @@ class Variant:
     tasks: tuple[str, ...] = ()
 
 
-#: The ablation: variant name -> label, switches, SpikingParams overrides, tasks. Learned gating of
-#: store-recall joins as one more line: ``Variant("snn_learned_gating", "learned gating", "STORE/RECALL
-#: gates learned by reward instead of hand-wired", {"learned_gating": True}, ("store_recall",))``.
+#: The ablation: variant name -> label, switches, SpikingParams overrides, tasks.
 VARIANTS: tuple[Variant, ...] = (
     Variant(
         "snn_full",
@@ -89,6 +87,14 @@ VARIANTS: tuple[Variant, ...] = (
         "immediate reward + consolidation (reward-gated tagging and capture of the readout synapses)",
         CONSOLIDATION,
         ("continual_learning",),
+    ),
+    Variant(
+        "snn_learned_gating",
+        "learned gating",
+        "STORE/RECALL gates learned from reward (GatingPolicy: Go/NoGo per input symbol) instead of "
+        "hand-wired",
+        {"learned_gating": True},
+        ("store_recall",),
     ),
 )
 
@@ -203,6 +209,60 @@ def compare_set_a(rows: Sequence[dict[str, Any]], variant: str) -> Comparison | 
         return None
 
 
+def ablation_targets(ab: dict[str, Any], untested: str) -> list[list[Any]]:
+    """The controller's targets, ``[description, status, measured]`` like
+    :func:`~neurosim.comparison.verdicts.targets`: learned gating on store-recall >= 90%; with consolidation,
+    set A kept >= 90% after B and better than without; pruning during learning to >= 70% of the plastic
+    synapses within 3 points of the same controller without pruning, with faster test trials. ``untested``:
+    the status when the ablation did not run."""
+    tasks, comparisons = ab.get("tasks", {}), ab.get("comparisons", {})
+    if not ab.get("run"):
+        names = ("learned gating on store-recall", "consolidation keeps set A", "pruning during learning")
+        return [[f"snn {n} (ablation)", untested, ab.get("why_not", "")] for n in names]
+    out: list[list[Any]] = []
+    gating = tasks.get("store_recall", {}).get("snn_learned_gating")
+    if gating:
+        out.append(
+            [
+                "snn learned gating on store-recall >= 90%",
+                _met(gating["accuracy"] >= 0.9),
+                accuracy_text(gating),
+            ]
+        )
+    kept = ab.get("set_a", {}).get("continual_learning", {})
+    found = comparisons.get("continual_learning", {}).get("snn_consolidation", {}).get("set_a")
+    if "snn_consolidation" in kept and found:
+        a, base = kept["snn_consolidation"]["accuracy"], kept.get(BASELINE, {}).get("accuracy", float("nan"))
+        out.append(
+            [
+                "snn consolidation keeps set A >= 90% after B, better than without (interval above 0)",
+                _met(a >= 0.9 and found["low"] > 0 and found["significant"]),
+                f"A after B: consolidation {a:.3f}, reward only {base:.3f}; difference "
+                f"{found['difference']:+.3f} [{found['low']:+.3f}, {found['high']:+.3f}]",
+            ]
+        )
+    assoc = tasks.get("associative_recall", {})
+    if {"snn_full", "snn_no_pruning"} <= set(assoc):
+        full, kept_all = assoc["snn_full"], assoc["snn_no_pruning"]
+        pruned = full.get("pruned_in_training", 0.0)
+        faster = full["test_wall_s_per_trial"] < kept_all["test_wall_s_per_trial"]
+        close = full["accuracy"] >= kept_all["accuracy"] - 0.03
+        out.append(
+            [
+                "snn pruning during learning: >= 70% of plastic synapses pruned, associative accuracy within "
+                "3 points of no pruning, faster test trials",
+                _met(pruned >= 0.7 and close and faster),
+                f"pruned {pruned:.2f}; accuracy {full['accuracy']:.3f} vs {kept_all['accuracy']:.3f}; test s "
+                f"per trial {full['test_wall_s_per_trial']:.3g} vs {kept_all['test_wall_s_per_trial']:.3g}",
+            ]
+        )
+    return out
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
 def ablation_lines(summary: dict[str, Any]) -> list[str]:
     """The verdict per variant and task (one line each)."""
     ab = summary.get("ablation", {})
@@ -214,6 +274,7 @@ __all__ = [
     "VARIANTS",
     "Variant",
     "ablation_lines",
+    "ablation_targets",
     "ablation_units",
     "compare_set_a",
     "set_a_answers",

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..experiment import RunContext
-from .ablation import summarize_ablation
+from .ablation import ablation_targets, summarize_ablation
 from .figures import figures
 from .markdown import console_text, markdown
 from .summary import ComparisonConfig
-from .verdicts import summarize_comparison
+from .verdicts import NOT_TESTED, NOT_TESTED_QUICK, summarize_comparison
 
 
 def write_report(
@@ -43,6 +43,8 @@ def write_report(
     run = bool(getattr(config, "ablation", False))
     why_not = "" if run else ("not run in --quick" if ctx.quick else "not run (config: ablation = false)")
     summary["ablation"] = summarize_ablation(results, ablation, config, run=run, why_not=why_not)
+    untested = NOT_TESTED_QUICK if ctx.quick else NOT_TESTED
+    summary["targets"] += ablation_targets(summary["ablation"], untested)
     drawn = figures(summary, results, ctx)
     summary.update(
         {

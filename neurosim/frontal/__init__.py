@@ -4,7 +4,8 @@ Everything here decides on numpy arrays and speaks to the network only through
 :class:`~neurosim.backend.Simulation` and the backend's functions. Modules: :mod:`.rewards` (reward
 policies and baselines), :mod:`.assemblies` (readout, neuron selection, bandit), :mod:`.criteria` and
 :mod:`.schedules` (which synapses are pruned, how many per step), :mod:`.pruning` (pruner, regrowth, history),
-:mod:`.config` (the controller's validated configuration) and :mod:`.controller` (:class:`FrontalController`).
+:mod:`.config` (the controller's validated configuration), :mod:`.controller` (:class:`FrontalController`)
+and :mod:`.gating` (a Go/NoGo policy that learns from reward when to open a gate).
 """
 
 from .assemblies import AssemblyBandit, NeuronSelection, SpikeCountReadout
@@ -20,6 +21,7 @@ from .criteria import (
     prune_array,
     select,
 )
+from .gating import GatingPolicy
 from .pruning import (
     Pruner,
     PruningEvent,
@@ -41,6 +43,7 @@ __all__ = [
     "CorrectWrong",
     "DecreasingRate",
     "FrontalController",
+    "GatingPolicy",
     "LowActivity",
     "NeuronSelection",
     "PenaltyCount",

@@ -2,15 +2,18 @@
 
 :mod:`.network` describes the network (parameters, its co-activity rule, the description built from a
 task's sizes); :mod:`.learner` runs trials on it (:class:`SpikingLearner`: fit, predict, reset, reward);
-:mod:`.trials` plans trials and runs them in blocks (one run each) or trial by trial.
+:mod:`.trials` plans trials and runs them in blocks (one run each) or trial by trial; :mod:`.gating` lets the
+frontal controller learn when to write to memory and when to read it (``SpikingParams.learned_gating``).
 """
 
+from .gating import LearnedGates
 from .learner import SpikingLearner
 from .network import PLASTIC, CoActivityHebb, SpikingParams, network_description, params_for_task
 
 __all__ = [
     "PLASTIC",
     "CoActivityHebb",
+    "LearnedGates",
     "SpikingLearner",
     "SpikingParams",
     "network_description",

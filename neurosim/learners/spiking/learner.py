@@ -64,6 +64,7 @@ from ...serialization import encode
 from ...tasks import StoreRecall, Task, Trial
 from ...validation import check_number, check_quantity, fail
 from ..base import Fit, LearnerBase, Prediction
+from .gating import LearnedGates
 from .network import PLASTIC, SpikingParams, network_description, params_for_task, pruner_of
 from .trials import Outcome, Progress, Read, Reporter, TrialPlan, blocks, run_block, run_trial_by_trial
 
@@ -132,6 +133,7 @@ class SpikingLearner(LearnerBase):
             rate_max=p.input_rate, neurons_per_input=p.neurons_per_input, step_duration=sub * p.dt, dt=p.dt
         )
         self.decoder = SpikeCountDecoder(self.n_outputs, p.neurons_per_output, tie="none")
+        self.gates = LearnedGates(self) if p.learned_gating else None  # the controller's gate policies
         self.sim = build(self.description(), target=self.target)
         self.controller = FrontalController(
             self.sim,
@@ -232,6 +234,7 @@ class SpikingLearner(LearnerBase):
             "seed": self.seed,
             "learning": "CoActivityHebb (mem_mem, Hebbian) + RewardModulated via FrontalController (mem_out)",
             "pruned_fraction": self.pruned_fraction,
+            "gating": self.gates.table() if self.gates is not None else None,
         }
 
     # -- sizes and pruning --------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ kernels; topographic input as explicit connections)::
   neurons that need their channel AND the write channel (each alone is subthreshold); a gated unit ignites its
   assembly and, through the inhibition, silences the previous item, which is how a new STORE overwrites.
   A ``read_channel`` (RECALL) adds a nonspecific drive to the readout.
+* **Learned gating** (``learned_gating``): no ``write_gate`` and no ``read_out``; the STORE and RECALL
+  channels reach nothing. The frontal controller opens the gate (a bias on the gate neurons that makes their
+  content input sufficient) and reads (a bias on the readout; only then is its answer emitted) per step, as
+  Go/NoGo policies learned from reward (:mod:`~neurosim.learners.spiking.gating`).
 * **Readout learned by reward**: ``mem_out`` synapses turn co-activity into eligibility (the same rule; a
   presynaptic spike onto a silent readout neuron makes it negative); the frontal controller rewards the
   readout's decisions (see :mod:`~neurosim.learners.spiking.learner`).
@@ -192,6 +196,18 @@ class SpikingParams(Describable):
     # divides the consolidation time constants: early changes fade over 6884 s / 300 = 23 s, so what a
     # later task does to an earlier task's synapses fades within that task unless it is rewarded there
     consolidation_time_scale: float = 300.0
+    # readout neurons also make proteins from their own summed early changes (RewardConsolidation's
+    # theta_pro); off: only the controller's judgement does, in the neurons that fired, so a later task's
+    # rewarded changes cannot capture the synapses it overwrites in silent neurons
+    self_proteins: bool = False
+    # learned gating (write and read channels, blocks): no write_gate and no read_out projection; a Go/NoGo
+    # policy per step's input learns from reward when to open the write gate and when to drive the readout
+    # (frontal.GatingPolicy; PBWM, O'Reilly & Frank 2006); see learners.spiking.gating
+    learned_gating: bool = False
+    gating_epsilon: float = 0.1  # probability of a random gate action per step in training (none at test)
+    gating_alpha: float = 0.1  # step of the policy's values toward each reward
+    gating_bias: Quantity = 15 * mV  # I_ext of the gate neurons while the write gate is open
+    read_bias: Quantity = 12 * mV  # I_ext of the readout when the controller reads (hand-wired RECALL's mean)
 
     def __post_init__(self) -> None:
         owner = "SpikingParams"
@@ -245,6 +261,10 @@ class SpikingParams(Describable):
         check_number(owner, "prune_weak", self.prune_weak, low=0)
         check_number(owner, "consolidate_above", self.consolidate_above)
         check_number(owner, "consolidation_time_scale", self.consolidation_time_scale, low=0, low_open=True)
+        check_number(owner, "gating_epsilon", self.gating_epsilon, low=0, high=1)
+        check_number(owner, "gating_alpha", self.gating_alpha, low=0, high=1, low_open=True)
+        check_quantity(owner, "gating_bias", self.gating_bias, mV, nonnegative=True)
+        check_quantity(owner, "read_bias", self.read_bias, mV, nonnegative=True)
 
 
 def _active_units(task: Task) -> int:
@@ -338,7 +358,8 @@ def network_description(
     )
     mem_out_rules: tuple[Rule, ...] = (elig, reward)
     if p.consolidation:  # reward-driven changes are early phase; captured ones last (tagging and capture)
-        mem_out_rules += (RewardConsolidation(time_scale=p.consolidation_time_scale),)
+        own = {} if p.self_proteins else {"theta_pro": 1e9}  # a sum of early changes no neuron reaches
+        mem_out_rules += (RewardConsolidation(time_scale=p.consolidation_time_scale, **own),)
     lo, hi = p.w_out_init
     projections = [
         Projection(
@@ -382,15 +403,20 @@ def network_description(
         populations.append(Population("gate", n_gate, fast, placement=placed(-0.75 * box, box / 2)))
         gi, gj = block(np.arange(n_units * g_gate), np.arange(n_mem))
         same_unit = gi // g_gate == gj // g_mem
+        projections.append(
+            Projection("in_gate", "input", "gate", p.J_gate_in * per8, connectivity=topographic(g_gate))
+        )
+        if not p.learned_gating:  # else the controller's bias opens the gate (learners.spiking.gating)
+            projections.append(
+                Projection(
+                    "write_gate",
+                    "input",
+                    "gate",
+                    p.J_gate_in * per8,
+                    connectivity=ExplicitConnections(*block(channel(write_channel), np.arange(n_gate))),
+                )
+            )
         projections += [
-            Projection("in_gate", "input", "gate", p.J_gate_in * per8, connectivity=topographic(g_gate)),
-            Projection(
-                "write_gate",
-                "input",
-                "gate",
-                p.J_gate_in * per8,
-                connectivity=ExplicitConnections(*block(channel(write_channel), np.arange(n_gate))),
-            ),
             Projection(
                 "gate_mem",
                 "gate",
@@ -400,7 +426,7 @@ def network_description(
             ),
             Projection("gate_inh", "gate", "mem_inh", p.J_gate_inh, connectivity=dense),
         ]
-    if read_channel is not None:
+    if read_channel is not None and not p.learned_gating:
         projections.append(
             Projection(
                 "read_out",

@@ -14,7 +14,8 @@ the learner's random generator, so both ways of running them see the same inputs
   reward, baseline, delayed dopamine, penalties, protein synthesis, the record). Python runs only at those
   boundaries (every 100 or 200 time steps), so the network runs at the compiled target's speed instead of
   paying Brian2's preparation at every step of every trial. Training blocks are cut so that they fit the
-  dopamine table (:func:`~neurosim.backend.dopamine_span`).
+  dopamine table (:func:`~neurosim.backend.dopamine_span`). With learned gating the callback also makes the
+  controller's gate choices at every step start (:mod:`~neurosim.learners.spiking.gating`).
 * :func:`run_trial_by_trial`: one :meth:`FrontalController.trial <neurosim.frontal.FrontalController.trial>`
   per answer window, as a Python controller with neuron selection needs. Slower (one Brian2 preparation per
   window); the same decisions, rewards and weights as :func:`run_block` for the learner's own controller.
@@ -95,8 +96,11 @@ def run_block(
     total = int(starts[-1]) + (learner.settle_steps if settle else 0)
     now = int(round(float(sim.t / dt)))  # ticks lie on a grid through the start and every boundary
     marks = [now, total, *(int(s) for s in starts)]
-    for s, p in zip(starts, plans, strict=False):
+    # learned gating: the controller's choices at step starts, and which steps it read (emitted answers)
+    gating = [learner.gates.actions(p, learn) if learner.gates is not None else ([], None) for p in plans]
+    for s, p, (g, _) in zip(starts, plans, gating, strict=False):
         marks += [int(s) + p.lead + x for r in p.reads for x in (r.start, r.stop)]
+        marks += [int(s) + x for x, _ in g]
     every = math.gcd(*marks)
     actions: dict[int, list[tuple[int, Callable[[], None]]]] = {}
 
@@ -110,12 +114,16 @@ def run_block(
         at(s, 1, lambda plan=plan: learner._start_trial(plan, learn))
         if i and on_done is not None:
             at(s, 1, lambda i=i: on_done(i - 1))
+        for x, action in gating[i][0]:
+            at(s + x, 1, action)
         for r in plan.reads:
             at(first + r.start, 2, lambda key=(i, r.step): opened.__setitem__(key, _out_counts(learner)))
             at(
                 first + r.stop,
                 0,
-                lambda key=(i, r.step), r=r: judged.__setitem__(key, _judge(learner, opened[key], r)),
+                lambda key=(i, r.step), r=r, reads=gating[i][1]: judged.__setitem__(
+                    key, _judge(learner, opened[key], r, reads)
+                ),
             )
     if settle:
         at(int(starts[-1]), 1, lambda: learner._reset(eligibility=False))
@@ -148,6 +156,8 @@ def run_block(
         decisions, recalled = learner._decode(plan.trial, window, lo + plan.lead * step_s)
         for r in plan.reads:
             decisions[r.step] = judged[(i, r.step)]
+        if gating[i][1] is not None:  # learned gating: an answer only where the controller read
+            decisions = np.where(gating[i][1] > 0, decisions, -1)
         counts = {pop: learner._count(pop, idx) for pop, (idx, _) in window.items()}
         counts["input"] = learner._count("input", plan.spikes.indices)
         out.append(Outcome(decisions, recalled, counts))
@@ -216,13 +226,22 @@ def _out_counts(learner: SpikingLearner) -> np.ndarray:
     return learner.sim.spike_counts("out").copy()
 
 
-def _judge(learner: SpikingLearner, opened: np.ndarray, read: Read) -> int:
+def _judge(learner: SpikingLearner, opened: np.ndarray, read: Read, reads: np.ndarray | None = None) -> int:
     """The decision of an answer window, judged by the controller from inside the run
-    (:meth:`FrontalController.judge <neurosim.frontal.FrontalController.judge>`)."""
+    (:meth:`FrontalController.judge <neurosim.frontal.FrontalController.judge>`). With learned gating
+    (``reads``: the controller's read choice per step) the reward also teaches the gate policies, and where
+    the controller did not read no answer left (−1): the gate policies get ``wrong``, the readout, which did
+    not answer, no dopamine."""
     counts = learner.sim.spike_counts("out") - opened
     output = int(learner.decoder.decode(counts[None, :])[0])
+    if reads is not None and not reads[read.step]:
+        learner.gates.rewarded(learner.params.wrong)
+        return -1
     start = learner.sim.t - (read.stop - read.start) * learner.params.dt
-    learner.controller.judge(output, read.target, context=read.target, start=start, in_run=True)
+    context = read.target if reads is None else None  # learned gating: one reward prediction for answers
+    result = learner.controller.judge(output, read.target, context=context, start=start, in_run=True)
+    if reads is not None:
+        learner.gates.rewarded(result.reward)
     return output
 
 

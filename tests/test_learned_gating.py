@@ -1,0 +1,152 @@
+"""Learned gating: the Go/NoGo policy (frontal.GatingPolicy) against the analytic results for an
+epsilon-greedy contextual bandit with constant step size, bad parameters refused by name, and the spiking
+learner whose frontal controller learns from reward when to write store-recall's memory and when to read it
+(PBWM; O'Reilly & Frank 2006)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from brian2 import mV, second
+
+from neurosim.frontal import GatingPolicy
+from neurosim.learners.spiking import SpikingLearner, SpikingParams, network_description
+from neurosim.tasks import AssociativeRecall, StoreRecall
+from neurosim.validation import ParameterError
+
+#: A contextual bandit: mean (Bernoulli) reward of NoGo / Go in each of two contexts.
+MEANS = np.array([[0.3, 0.8], [0.6, 0.2]])
+
+
+def test_a_reward_moves_every_choice_since_the_previous_one_by_the_constant_step():
+    """Monte-Carlo credit with constant step alpha: after rewards r_1..r_n, a choice made before each of
+    them holds Q_n = (1 - alpha)^n Q_0 + sum_i alpha (1 - alpha)^(n - i) r_i (the exponential
+    recency-weighted average; Sutton & Barto 2018, eq. 2.6); choices not made, or made at test, do not
+    move."""
+    alpha, q0 = 0.3, 0.5
+    policy = GatingPolicy(n_contexts=3, epsilon=0.0, alpha=alpha, initial=q0, seed=1)
+    rewards = [1.0, 0.6, 1.0, 0.8]  # each keeps the first chosen action above q0: it stays chosen
+    chosen = []
+    for r in rewards:
+        chosen.append((policy.choose(0), policy.choose(1)))
+        policy.choose(2, learn=False)  # greedy, not eligible
+        assert policy.reward(r) == 2  # the two choices since the previous reward
+    assert len(set(chosen)) == 1
+    n = len(rewards)
+    expected = (1 - alpha) ** n * q0 + sum(
+        alpha * (1 - alpha) ** (n - 1 - i) * r for i, r in enumerate(rewards)
+    )
+    assert policy.values[0, chosen[-1][0]] == pytest.approx(expected)
+    assert policy.values[1, chosen[-1][1]] == pytest.approx(expected)
+    assert np.all(policy.values[2] == q0) and not policy.visits[2].any()
+    policy.choose(0)
+    policy.forget()  # an episode that ended without a reward: its choices get no credit
+    assert policy.reward(5.0) == 0
+
+
+def test_policy_on_a_contextual_bandit_learns_the_mean_rewards_and_picks_the_better_arm():
+    """Epsilon-greedy on a two-context Bernoulli bandit with known means: each value settles at its arm's
+    mean (a constant-step average of i.i.d. rewards fluctuates with variance alpha/(2 - alpha)·p(1 - p)
+    around p), the greedy action is the better arm in each context, and the worse arm is chosen with
+    probability epsilon/2 (the random choice hits it half the time)."""
+    epsilon, alpha, n = 0.4, 0.02, 8000
+    policy = GatingPolicy(n_contexts=2, epsilon=epsilon, alpha=alpha, seed=3)
+    rng = np.random.default_rng(4)
+    for t in range(n):
+        c = t % 2
+        a = policy.choose(c)
+        policy.reward(float(rng.random() < MEANS[c, a]))
+    sd = np.sqrt(alpha / (2 - alpha) * MEANS * (1 - MEANS))
+    assert np.all(np.abs(policy.values - MEANS) < 4 * sd), (policy.values, sd)
+    assert [policy.greedy(c) for c in (0, 1)] == [1, 0]
+    worse = np.array([policy.visits[0, 0], policy.visits[1, 1]])
+    per_context = n // 2
+    tolerance = 4 * np.sqrt(per_context * epsilon / 2 * (1 - epsilon / 2))  # binomial, 4 sd
+    assert np.all(np.abs(worse - per_context * epsilon / 2) < tolerance), worse
+    assert policy.table({0: "a"})["a"]["greedy"] == 1
+
+
+def test_bad_gating_parameters_are_refused_by_name_before_any_simulation():
+    for kwargs, name in (
+        ({"n_contexts": 0}, "n_contexts"),
+        ({"n_contexts": 2, "n_actions": 1}, "n_actions"),
+        ({"n_contexts": 2, "epsilon": 1.5}, "epsilon"),
+        ({"n_contexts": 2, "alpha": 0.0}, "alpha"),
+        ({"n_contexts": 2, "seed": -1}, "seed"),
+        ({"n_contexts": 2, "initial": float("inf")}, "initial"),
+    ):
+        with pytest.raises(ParameterError, match=f"'{name}'"):
+            GatingPolicy(**kwargs)
+    policy = GatingPolicy(n_contexts=2)
+    with pytest.raises(ParameterError, match="'context' = 2 .*\\[0, 1\\]|'context' = 2"):
+        policy.choose(2)
+    with pytest.raises(ParameterError, match="'reward'"):
+        policy.reward(float("nan"))
+    for kwargs, name in (
+        ({"gating_epsilon": -0.1}, "gating_epsilon"),
+        ({"gating_alpha": 0.0}, "gating_alpha"),
+        ({"gating_bias": -1 * mV}, "gating_bias"),
+        ({"read_bias": 1 * second}, "read_bias"),
+    ):
+        with pytest.raises(ParameterError, match=f"'{name}'"):
+            SpikingParams(**kwargs)
+    gated = SpikingParams(learned_gating=True)
+    with pytest.raises(ParameterError, match="'learned_gating'.*write_channel"):
+        SpikingLearner.for_task(AssociativeRecall(n_patterns=2, n_units=10), gated)
+    with pytest.raises(ParameterError, match="'blocks' = False.*blocks=True"):
+        SpikingLearner.for_task(StoreRecall(max_delay=1), gated, blocks=False)
+
+
+def test_learned_gating_removes_the_hand_wired_gates():
+    """With learned gating the STORE and RECALL channels reach nothing: no write_gate, no read_out; the
+    content channels still reach their gate units."""
+    sizes = dict(n_inputs=4, n_outputs=2, content=np.array([0, 1]), write_channel=2, read_channel=3, seed=0)
+    wired = {p.name for p in network_description(SpikingParams(), **sizes).projections}
+    learned = {p.name for p in network_description(SpikingParams(learned_gating=True), **sizes).projections}
+    assert {"write_gate", "read_out"} <= wired
+    assert learned == wired - {"write_gate", "read_out"}
+
+
+def _unit_rates(learner: SpikingLearner, n_steps: int) -> np.ndarray:
+    """Mean rate (Hz) of each memory unit in each step of the trial that just ran, (steps, units)."""
+    from neurosim.encoding import spike_counts
+
+    i, t = learner._new_spikes("mem")
+    step = float(learner.step_duration / second)
+    start = float(learner.sim.t / second) - n_steps * step
+    g = learner.params.neurons_per_unit
+    counts = spike_counts(i, t - start, learner.n_units * g, n_steps, learner.step_duration)
+    return counts.reshape(n_steps, learner.n_units, g).sum(axis=2) / g / step
+
+
+@pytest.mark.integration  # one store-recall trial of 16 steps on a fresh network: ~10 s
+def test_the_controllers_write_bias_stands_in_for_the_store_channel():
+    """The hand-wired write gate's known behaviour (tests/test_spiking_learner.py: STORE+v ignites assembly
+    v, which holds through 6 distractors until the next STORE), reproduced without the STORE channel's
+    synapses: the controller's Go bias (gating_bias 15 mV ≈ the STORE input's mean drive, 32 sources × 50 Hz
+    × 0.45 mV × τ_m 20 ms = 14.4 mV) makes the content input sufficient only on the steps where it chooses
+    Go; and a decision is emitted only where the controller reads."""
+    task = StoreRecall(min_delay=0, max_delay=6, value_with_store=True)
+    learner = SpikingLearner.for_task(task, SpikingParams(learned_gating=True), seed=0)
+    syn = learner.sim.synapses["mem_mem"]
+    g = learner.params.neurons_per_unit
+    syn.w = (np.asarray(syn.i[:]) // g == np.asarray(syn.j[:]) // g).astype(float)  # imprinted assemblies
+    gates = learner.gates
+    code = {name: c for c, name in gates.names.items()}
+    assert gates.names[int(gates.contexts(task.trial_from_symbols([("STORE", 1)]).inputs)[0])] == "STORE+1"
+    gates.write.values[:] = gates.read.values[:] = 0.0  # ties: NoGo
+    for name in ("STORE+0", "STORE+1"):  # a learned policy: write on STORE, read on RECALL, else NoGo
+        gates.write.values[code[name], 1] = 1.0
+    gates.read.values[code["RECALL"], 1] = 1.0
+    symbols = [("STORE", 0), 1, 1, 0, 1, 1, 1, "RECALL", ("STORE", 1), 0, 0, 0, 0, 0, 0, "RECALL"]
+    trial = task.trial_from_symbols(symbols)
+    result = learner.evaluate([trial])
+    rates = _unit_rates(learner, trial.n_steps)
+    stored = np.array([0] * 8 + [1] * 8)
+    held = rates[np.arange(16), stored]
+    other = rates[np.arange(16), 1 - stored]
+    assert np.all(held[1:8] > 20) and np.all(held[9:] > 20), rates.round()
+    assert np.all(other[1:8] < 2) and np.all(other[9:] < 2), rates.round()
+    decisions = result.predictions[0]
+    assert np.all(decisions[trial.targets < 0] == -1)  # no answer where the controller did not read
+    assert not gates.write.eligible and gates.write.visits.sum() == 0  # test choices are greedy, not learned

@@ -383,7 +383,8 @@ def test_comparison_units_resume_and_equal_a_pool_run(tmp_path, monkeypatch):
     monkeypatch.delenv("NEUROSIM_EXPERIMENTS", raising=False)
     experiment = cli.find_experiment("compare_lstm")
     script = sys.modules["neurosim_experiment_compare_lstm"]
-    settings = {**experiment.config_type.TINY, "tasks": ("store_recall",), "seeds": (0, 1)}
+    tiny = experiment.config_type.TINY  # without the ablation's units: only the task x seed units run
+    settings = {**tiny, "tasks": ("store_recall",), "seeds": (0, 1), "ablation": False}
     make = experiment.config_type
     pooled = experiment.execute(make(**{**settings, "workers": 2}), tmp_path / "pool", seed=0)
     ran: list[int] = []

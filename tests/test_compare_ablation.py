@@ -13,6 +13,8 @@ import pytest
 from neurosim.tasks import ContinualAssociative
 from neurosim.validation import ParameterError
 
+from .test_compare import _Config as _ReportConfig
+
 
 # -- the interfering continual task ----------------------------------------------------------------------
 def test_overlapping_sets_share_exactly_the_constructed_units():
@@ -82,18 +84,9 @@ def test_pruning_sweep_starts_at_the_fraction_already_pruned():
 
 
 # -- the ablation's report from known answers --------------------------------------------------------------
-class _Config:
-    seeds = (0, 1, 2)
+class _Config(_ReportConfig):
     tasks = ("associative_recall", "continual_learning")
     learners = ("snn", "lstm")
-    test_answers = 200
-    assoc_patterns = 5
-    assoc_cue = 0.5
-    sr_max_delay = 2
-    epochs = 60
-    batch_size = 16
-    lstm_lr = gru_lr = 1e-2
-    transformer_lr = 3e-3
     ablation = True
 
 

@@ -226,6 +226,14 @@ def _move_spikes(pathways: list[SynapticPathway], new: b2.Synapses, kept: np.nda
     """Carry the spikes still in flight on each pathway over to the new synapse indices."""
     remap = np.full(max(n_old, 1), -1, dtype=np.int64)
     remap[kept] = np.arange(len(kept))
+    carry_spikes(pathways, new, remap[:, None])
+
+
+def carry_spikes(pathways: list[SynapticPathway], new: b2.Synapses, targets: np.ndarray) -> None:
+    """Carry the spikes still in flight on each of ``pathways`` over to the same pathway of ``new``: a spike
+    due at old synapse ``k`` becomes a spike due at each of the new synapses ``targets[k]`` (−1: none), in
+    the same step."""
+    targets = np.asarray(targets, dtype=np.int64)
     for p in pathways:
         queue = getattr(p, "queue", None)
         if queue is None:
@@ -236,18 +244,16 @@ def _move_spikes(pathways: list[SynapticPathway], new: b2.Synapses, kept: np.nda
             offset, lists = state
             moved = []
             for entries in lists:
-                idx = (
-                    remap[np.asarray(entries, dtype=np.int64)]
-                    if len(entries)
-                    else np.zeros(0, dtype=np.int64)
-                )
+                idx = targets[np.asarray(entries, dtype=np.int64)].ravel() if len(entries) else targets[:0, 0]
                 moved.append([int(k) for k in idx[idx >= 0]])
             target._restore_from_full_state((offset, moved))
         else:  # Python queue: (dt, [[steps ahead, synapse]], shape)
             dt, spikes, shape = state
             spikes = np.asarray(spikes, dtype=int).reshape(-1, 2)
-            idx = remap[spikes[:, 1]] if len(spikes) else np.zeros(0, dtype=int)
-            spikes = np.column_stack([spikes[:, 0], idx])[idx >= 0] if len(spikes) else spikes
+            idx = targets[spikes[:, 1]] if len(spikes) else targets[:0]
+            steps = np.repeat(spikes[:, 0], idx.shape[1])
+            idx = idx.ravel()
+            spikes = np.column_stack([steps, idx])[idx >= 0]
             target._restore_from_full_state((dt, spikes, shape))
 
 

@@ -200,6 +200,27 @@ def test_scheduled_pruning_follows_the_schedule_and_regrowth_refills():
     assert ctrl2.history.total("ff", kind="regrown") == 10
 
 
+def test_a_step_short_of_candidates_is_made_up_at_the_next_step():
+    # Gradual pruning sets each step's target sparsity s_t (Zhu & Gupta 2017): the schedule's cumulative
+    # fraction F(s) of the initial synapses is the target after step s. A step that finds fewer weak
+    # synapses than its share removes what it finds; the next step prunes up to round(n0·F(s)), not its own
+    # share only, so the schedule's sparsity is reached as soon as the candidates are there.
+    sim = build(network())
+    n0 = sim.n_synapses("ff")  # 400
+    pruner = Pruner(WeightMagnitude(threshold=0.1), ConstantRate(total=0.5, steps=2))
+    ctrl = FrontalController(sim, policy=lambda o, t: 0.0, pruner=pruner)
+    w = np.full(n0, 0.5)
+    w[:30] = 0.01  # 30 weak synapses: step 1 may remove 100
+    sim.set_variable("ff", "w", w)
+    assert ctrl.prune() == (30, 0)
+    w = sim.weights("ff")
+    w[:250] = 0.02  # now plenty: step 2 reaches F(2) = 0.5, i.e. 200 in all (170, not its share of 100)
+    sim.set_variable("ff", "w", w)
+    assert ctrl.prune() == (170, 0)
+    assert sim.n_synapses("ff") == n0 // 2
+    assert ctrl.prune() == (0, 0)  # past the last step the target stays 0.5
+
+
 def test_non_finite_reward_is_refused_before_anything_is_sent():
     sim = build(network())
     ctrl = FrontalController(sim, policy=lambda output, target: float("nan"))

@@ -10,6 +10,7 @@ import pytest
 from brian2 import mV, second
 
 from neurosim.frontal import GatingPolicy
+from neurosim.frontal.gating import ConfigurationSearch
 from neurosim.learners.spiking import SpikingLearner, SpikingParams, network_description
 from neurosim.tasks import AssociativeRecall, StoreRecall
 from neurosim.validation import ParameterError
@@ -64,6 +65,93 @@ def test_policy_on_a_contextual_bandit_learns_the_mean_rewards_and_picks_the_bet
     tolerance = 4 * np.sqrt(per_context * epsilon / 2 * (1 - epsilon / 2))  # binomial, 4 sd
     assert np.all(np.abs(worse - per_context * epsilon / 2) < tolerance), worse
     assert policy.table({0: "a"})["a"]["greedy"] == 1
+
+
+def test_a_held_configuration_repeats_until_released():
+    """With ``hold`` a context's first choice in training is repeated until ``release``, which may fix the
+    next configuration; test choices stay greedy."""
+    policy = GatingPolicy(n_contexts=3, epsilon=1.0, hold=True, seed=2)
+    first = [policy.choose(c) for c in range(3)]
+    assert all([policy.choose(c) for c in range(3)] == first for _ in range(20))
+    policy.release({0: 1, 2: 0})
+    assert [policy.choose(0), policy.choose(2)] == [1, 0]
+    drawn = set()
+    for _ in range(30):  # released without actions: drawn anew (epsilon 1: at random)
+        policy.release()
+        drawn.add(policy.choose(1))
+    assert drawn == {0, 1}
+    policy.values[1] = [0.0, 1.0]
+    assert policy.choose(1, learn=False) == 1
+    with pytest.raises(ParameterError, match="'action' = 2"):
+        policy.release({0: 2})
+    with pytest.raises(ParameterError, match="'actions'"):
+        policy.release([1, 0])
+
+
+def _onemax(search: ConfigurationSearch, start: dict[int, int], best: dict[int, int]) -> int:
+    """Proposals until ``search`` keeps ``best`` when a configuration earns its fraction of right actions
+    (no noise)."""
+
+    def reward(config: dict[int, int]) -> float:
+        return float(np.mean([config[c] == best[c] for c in best]))
+
+    assert search.judge(start, reward(start))
+    n = 0
+    while search.kept != best:
+        config, _ = search.propose()
+        search.judge(config, reward(config))
+        n += 1
+    return n
+
+
+def test_configuration_search_takes_the_coupon_collectors_time_on_onemax():
+    """Random local search with one-flip-or-none proposals (each of the n + 1 as likely) on OneMax without
+    noise: every right flip is kept, every wrong one and the re-measured kept one change nothing, so the k
+    wrong actions are fixed after (n + 1)·H_k proposals on average (coupon collector; Droste, Jansen &
+    Wegener 2002 for the (1+1) EA), with variance sum_j (1 - p_j)/p_j^2, p_j = j/(n + 1)."""
+    n, k, runs = 5, 4, 1500
+    best = {c: c % 2 for c in range(n)}
+    start = {c: best[c] ^ (c < k) for c in range(n)}
+    steps = [_onemax(ConfigurationSearch(reference=-1.0, seed=s), start, best) for s in range(runs)]
+    p = np.arange(1, k + 1) / (n + 1)
+    mean, var = float(np.sum(1 / p)), float(np.sum((1 - p) / p**2))
+    assert mean == pytest.approx((n + 1) * sum(1 / j for j in range(1, k + 1)))
+    assert abs(np.mean(steps) - mean) < 4 * np.sqrt(var / runs), (np.mean(steps), mean)
+
+
+def test_configuration_search_keeps_only_a_better_or_the_re_measured_configuration():
+    """A configuration is kept if it beats the kept one's mean reward (not at the end of training, when it
+    was measured only in part) or is the kept one re-measured (its new mean becomes the bar, so a lucky
+    measurement does not stay it); the proposals are the kept one and its one-flip neighbours."""
+    search = ConfigurationSearch(reference=0.25, seed=0)
+    assert not search.judge({0: 1, 1: 0}, 0.2) and search.kept == {}
+    assert search.judge({0: 1, 1: 0}, 0.6) and search.reference == 0.6
+    assert not search.judge({0: 0, 1: 0}, 0.5)
+    assert not search.judge({0: 0, 1: 0}, 0.9, final=True)
+    assert search.judge({0: 1, 1: 0}, 0.4) and search.reference == 0.4  # re-measured: the bar drops
+    assert search.judge({0: 1, 1: 0}, None) and search.reference == 0.4  # not measured: kept, same bar
+    proposals = [search.propose() for _ in range(600)]
+    counts = {tuple(sorted(c.items())): 0 for c, _ in proposals}
+    for c, same in proposals:
+        counts[tuple(sorted(c.items()))] += 1
+        assert same == (c == search.kept)
+    assert set(counts) == {((0, 1), (1, 0)), ((0, 0), (1, 0)), ((0, 1), (1, 1))}
+    assert all(abs(v - 200) < 4 * np.sqrt(600 * 1 / 3 * 2 / 3) for v in counts.values()), counts
+    for kwargs, name in (
+        ({"reference": float("nan")}, "reference"),
+        ({"reference": 0.0, "seed": -1}, "seed"),
+    ):
+        with pytest.raises(ParameterError, match=f"'{name}'"):
+            ConfigurationSearch(**kwargs)
+    with pytest.raises(ParameterError, match="'config'"):
+        search.judge([1, 0], 0.5)
+    with pytest.raises(ParameterError, match="'action' = 2"):
+        search.judge({0: 2}, 0.5)
+    three = ConfigurationSearch(reference=0.0, n_actions=3, seed=1)
+    assert three.judge({0: 2}, 0.5)
+    assert {three.propose()[0][0] for _ in range(60)} == {0, 1, 2}  # flips to either other action
+    with pytest.raises(ParameterError, match="'late'"):
+        search.judge({0: 1}, float("inf"))
 
 
 def test_bad_gating_parameters_are_refused_by_name_before_any_simulation():

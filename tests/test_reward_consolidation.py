@@ -35,6 +35,7 @@ from neurosim import (
     build,
 )
 from neurosim.backend import clear_eligibility
+from neurosim.frontal import DecidedGroup
 from neurosim.plasticity import RuleError
 from neurosim.plasticity.reward import RewardModulated
 from neurosim.validation import ParameterError
@@ -238,6 +239,98 @@ def test_proteins_follow_reward_only_in_the_neurons_that_fired():
 
     np.testing.assert_array_equal(drive(1.0), [1.0, 0.0])
     np.testing.assert_array_equal(drive(0.5), [0.0, 0.0])
+
+
+def _readout_network(target=None):
+    """Four readout neurons (groups (0, 1) and (2, 3)) that all fire, with tagged rewarded synapses."""
+    desc = NetworkDescription(
+        populations=(Population("pre", 4, SpikeSource()), Population("post", 4, LIF(synapse="delta"))),
+        projections=(Projection("syn", "pre", "post", 1 * mV, OneToOne(), rules=(REWARD, RULE), w_init=W0),),
+        recordings=(SpikeRecording("post"),),
+        dt=1 * ms,
+    )
+    sim = build(desc, target=target)
+    sim.set_variable("post", "I_ext", 40 * mV)
+    sim.synapses["syn"].reward_c = 0.6  # each change 0.3: tagged; Σ per neuron < θ_pro (no own proteins)
+    return sim
+
+
+def _controller(sim, sites, outputs):
+    """Signal 1 >= consolidate_above 0.9 at every trial, decided for the groups ``outputs`` in turn."""
+    decisions = iter(outputs)
+    return FrontalController(
+        sim,
+        consolidate_above=0.9,
+        baseline=None,
+        policy=lambda out, want: 1.0,
+        readout=lambda s, a, b: next(decisions),
+        protein_sites=sites,
+    )
+
+
+GROUPS = DecidedGroup("post", size=2, n_groups=2)  # readout groups (0, 1) and (2, 3)
+
+
+def test_protein_sites_restrict_synthesis_to_the_decided_group():
+    # Where the decision was made: with the decided group as protein sites, a strong signal makes proteins
+    # in its neurons only, though every readout neuron fired; without sites, in every neuron that fired
+    # (dopamine with activity, Redondo & Morris 2011); no decision (-1) makes none.
+    sim = _readout_network(target="numpy")
+    ctrl = _controller(sim, GROUPS, [0, 1, -1])
+    drives = []
+    for _ in range(3):
+        ctrl.trial(30 * ms)
+        drives.append(sim.variable("post", "capture_protein_drive").tolist())
+    assert np.all(sim.spike_counts("post") > 0)
+    assert drives == [[1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]]
+    _controller(sim, None, [0]).trial(30 * ms)
+    np.testing.assert_array_equal(sim.variable("post", "capture_protein_drive"), 1.0)
+
+
+@pytest.mark.integration
+def test_proteins_in_the_decided_group_capture_only_its_rewarded_changes():
+    # Capture needs proteins where the tag is (Frey & Morris 1997; behavioural tagging, Redondo & Morris
+    # 2011): with the decision's neurons as protein sites, the rewarded changes onto the decided readout
+    # group keep >= 90 % over 8 h, while equal rewarded, tagged changes onto the other group, whose neurons
+    # fired too, fade below 10 % (the targets of the 8 h test above).
+    sim = _readout_network()
+    _controller(sim, GROUPS, [0]).trial(50 * ms)
+    assert np.all(sim.spike_counts("post") > 0)
+    np.testing.assert_array_equal(sim.variable("post", "capture_protein_drive"), [1.0, 1.0, 0.0, 0.0])
+    sim.set_variable("post", "I_ext", 0 * mV)
+    sim.run(0.1 * HOUR)
+    clear_eligibility(sim, "syn")
+    sim.run(8 * HOUR - sim.t)
+    kept = (sim.weights("syn") - W0) / (0.5 * 0.6)  # η·a·c·τ_DA (checked on the twin above)
+    assert np.all(kept[:2] >= 0.9) and np.all(kept[2:] < 0.1)
+
+
+def test_bad_protein_sites_name_the_parameter():
+    desc = NetworkDescription(
+        populations=(Population("pre", 2, SpikeSource()), Population("post", 2, INTEGRATOR)),
+        projections=(Projection("syn", "pre", "post", 1 * mV, OneToOne(), rules=(REWARD, RULE)),),
+        dt=1 * ms,
+    )
+    sim = build(desc, target="numpy")
+    with pytest.raises(ParameterError, match=r"'protein_sites'.*callable"):
+        FrontalController(sim, consolidate_above=0.5, protein_sites=[0, 1])
+    with pytest.raises(ParameterError, match=r"'protein_sites'.*consolidate_above"):
+        FrontalController(sim, protein_sites=DecidedGroup("post", 1, 2))
+    with pytest.raises(ParameterError, match="'size'"):
+        DecidedGroup("post", 0, 2)
+    for sites, why in (
+        ({"pre": [0]}, "populations with protein synthesis"),
+        ({"post": [2]}, "neurons 0 … 1"),
+    ):
+        ctrl = FrontalController(
+            sim,
+            consolidate_above=0.5,
+            baseline=None,
+            policy=lambda o, t: 1.0,
+            protein_sites=lambda o, s=sites: s,
+        )
+        with pytest.raises(ParameterError, match=f"'protein_sites'.*{why}"):
+            ctrl.trial(5 * ms)
 
 
 def test_incompatible_combinations_name_the_rules_and_what_to_use():

@@ -4,13 +4,15 @@ Everything here decides on numpy arrays and speaks to the network only through
 :class:`~neurosim.backend.Simulation` and the backend's functions. Modules: :mod:`.rewards` (reward
 policies and baselines), :mod:`.assemblies` (readout, neuron selection, bandit), :mod:`.criteria` and
 :mod:`.schedules` (which synapses are pruned, how many per step), :mod:`.pruning` (pruner, regrowth, history),
-:mod:`.config` (the controller's validated configuration), :mod:`.controller` (:class:`FrontalController`)
-and :mod:`.gating` (a Go/NoGo policy that learns from reward when to open a gate).
+:mod:`.config` (the controller's validated configuration), :mod:`.controller` (:class:`FrontalController`),
+:mod:`.proteins` (where its judgement makes proteins: consolidation sites), :mod:`.saving` (saving it
+beside its network and continuing) and :mod:`.gating` (a Go/NoGo policy that learns from reward when to
+open a gate).
 """
 
 from .assemblies import AssemblyBandit, NeuronSelection, SpikeCountReadout
 from .config import ControllerConfig
-from .controller import FrontalController, TrialResult, save_with_controller
+from .controller import FrontalController, TrialResult
 from .criteria import (
     LowActivity,
     PenaltyCount,
@@ -21,7 +23,8 @@ from .criteria import (
     prune_array,
     select,
 )
-from .gating import GatingPolicy
+from .gating import ConfigurationSearch, GatingPolicy
+from .proteins import DecidedGroup, ProteinSites
 from .pruning import (
     Pruner,
     PruningEvent,
@@ -34,6 +37,7 @@ from .pruning import (
     synapse_stats,
 )
 from .rewards import CorrectWrong, RunningBaseline
+from .saving import save_with_controller
 from .schedules import ConstantRate, DecreasingRate, PruningSchedule, TargetSparsity
 
 __all__ = [
@@ -41,12 +45,15 @@ __all__ = [
     "ConstantRate",
     "ControllerConfig",
     "CorrectWrong",
+    "DecidedGroup",
     "DecreasingRate",
     "FrontalController",
+    "ConfigurationSearch",
     "GatingPolicy",
     "LowActivity",
     "NeuronSelection",
     "PenaltyCount",
+    "ProteinSites",
     "Pruner",
     "PruningCriterion",
     "PruningEvent",

@@ -20,19 +20,22 @@ Like the frontal lobe, :class:`FrontalController` sets the goal of a trial and j
 6. optionally makes rewarded memories last: a signal ≥ ``consolidate_above`` switches on protein synthesis
    (``<name>_protein_drive`` of a consolidation rule) until the next trial in the neurons that fired in the
    trial (where their spikes are recorded; else in all), as dopamine acts with activity (Redondo & Morris
-   2011), turning their tagged early LTP into late LTP; unrewarded early changes fade. With
-   :class:`~neurosim.plasticity.reward_consolidation.RewardConsolidation` the reward-driven changes are the
-   early phase, and a strong or repeated reward makes proteins by itself (its ``theta_pro``);
-   ``consolidate_above`` adds the controller's judgement (a large reward-prediction error) as a second
-   trigger. With :class:`~neurosim.plasticity.consolidation.TaggingCapture` the early phase is
-   calcium-driven and the controller's signal is the only reward that reaches it (behavioural tagging).
+   2011), or with ``protein_sites`` only in the neurons that took part in the decision
+   (:mod:`neurosim.frontal.proteins`), turning their tagged early LTP into late LTP; unrewarded early
+   changes fade. With :class:`~neurosim.plasticity.reward_consolidation.RewardConsolidation` the
+   reward-driven changes are the early phase, and a strong or repeated reward makes proteins by itself
+   (its ``theta_pro``); ``consolidate_above`` adds the controller's judgement (a large reward-prediction
+   error) as a second trigger. With :class:`~neurosim.plasticity.consolidation.TaggingCapture` the early
+   phase is calcium-driven and the controller's signal is the only reward that reaches it (behavioural
+   tagging).
 
 Steps 3–6 are :meth:`FrontalController.judge`, which a loop running many trials in one run calls from its
 callback (``in_run=True``; pruning waits for the run's end). Work is vectorised numpy, once per trial.
 
-Saving: ``sim.save(path, extras={"controller": ctrl.state()})`` (or :func:`save_with_controller`); after
-``sim = Simulation.load(path)``, build the controller with the same arguments and call
-:meth:`FrontalController.restore` ``(path)``: trials continue as without the interruption.
+Saving (:mod:`neurosim.frontal.saving`): ``sim.save(path, extras={"controller": ctrl.state()})`` (or
+:func:`~neurosim.frontal.saving.save_with_controller`); after ``sim = Simulation.load(path)``, build the
+controller with the same arguments and call :meth:`FrontalController.restore` ``(path)``: trials continue
+as without the interruption.
 """
 
 from __future__ import annotations
@@ -40,18 +43,19 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from brian2 import Quantity, ms, mV, second, volt
 
-from ..backend import Simulation, deliver_in_run, eligibility, read_extras, resize_projection
+from ..backend import Simulation, deliver_in_run, eligibility, resize_projection
 from ..validation import ParameterError, check_number, check_quantity, fail
 from .assemblies import AssemblyBandit, NeuronSelection
 from .config import ControllerConfig, check_population
 from .criteria import select as select_synapses
+from .proteins import ProteinSites, check_protein_sites, set_protein_drive
 from .pruning import (
     Pruner,
     PruningEvent,
@@ -64,6 +68,7 @@ from .pruning import (
     synapse_stats,
 )
 from .rewards import RewardPolicy, RunningBaseline
+from .saving import checked_state, context_key, controller_state, save_with_controller
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,10 @@ class FrontalController:
     after the trial, or ``(low, high)`` for a uniform random delay. ``readout``: ``readout(sim, start, stop)``
     gives the trial's output. ``pruner``: what and when to prune. ``selection`` + ``bandit``: neuron
     selection (a fixed assembly per trial via ``trial(..., select=k)``, or learned by the bandit).
-    ``consolidate_above``: a signal this large makes proteins (step 6). Checked as a ``ControllerConfig``.
+    ``consolidate_above``: a signal this large makes proteins (step 6); ``protein_sites``:
+    ``protein_sites(output) -> {population: neurons}``, the neurons that took part in the decision, where
+    they are made (default: the neurons that fired; e.g. :class:`~neurosim.frontal.proteins.DecidedGroup`).
+    Checked as a ``ControllerConfig``.
     """
 
     def __init__(
@@ -117,6 +125,7 @@ class FrontalController:
         selection: NeuronSelection | None = None,
         bandit: AssemblyBandit | None = None,
         consolidate_above: float | None = None,
+        protein_sites: ProteinSites | None = None,
         seed: int = 0,
     ) -> None:
         config = ControllerConfig(
@@ -150,6 +159,8 @@ class FrontalController:
         self.selection = config.selection
         self.bandit = config.bandit
         self.consolidate_above = config.consolidate_above
+        check_protein_sites(protein_sites, config.consolidate_above)
+        self.protein_sites = protein_sites
         self._state = {
             name: _ProjectionState(SynapseLedger(sim, name), sim.n_synapses(name))
             for name in dict.fromkeys(self.projections + self.prune_projections)
@@ -161,62 +172,21 @@ class FrontalController:
 
     # -- saving and continuing -------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """A snapshot of what the controller has learned and counted: per-projection ledgers (penalties,
-        steps spent weak, pruning steps, initial size), the baseline per context, the bandit's estimates, the
-        random generators, the pruning history, the trials so far and the open activity window."""
-        return {
-            "projections": {
-                name: {
-                    "penalties": st.ledger.penalties.copy(),
-                    "weak_steps": st.ledger.weak_steps.copy(),
-                    "n_initial": st.n_initial,
-                    "steps": st.steps,
-                }
-                for name, st in self._state.items()
-            },
-            "baseline": None if self.baseline is None else list(self.baseline.values.items()),
-            "bandit": None
-            if self.bandit is None
-            else {
-                "values": self.bandit.values.copy(),
-                "counts": self.bandit.counts.copy(),
-                "rng": self.bandit.rng.bit_generator.state,
-            },
-            "rng": self.rng.bit_generator.state,
-            "history": [_fields(e) for e in self.history.events],
-            "trials": [_fields(t) for t in self.trials],
-            "window_start": None if self._window_start is None else float(self._window_start / second),
-        }
+        """A snapshot of what the controller has learned and counted (:func:`~.saving.controller_state`)."""
+        return controller_state(self)
 
     def restore(self, source: str | Path | dict[str, Any]) -> None:
         """Continue from a saved state: a state file whose extras hold ``"controller"`` (see the module
         docstring) or a dict from :meth:`state`. The controller must have the same projections, baseline and
-        bandit as the saved one (checked, with the difference named)."""
-        owner = "FrontalController.restore"
-        if not isinstance(source, dict):
-            source = _read_controller_state(source)
-        saved = source["projections"]
-        if set(saved) != set(self._state):
-            fail(owner, "projections", sorted(saved), f"this controller tracks {sorted(self._state)}")
-        if (source["baseline"] is None) != (self.baseline is None):
-            saved_baseline = "a saved baseline" if source["baseline"] is not None else "no saved baseline"
-            fail(owner, "baseline", saved_baseline, f"this controller has {self.baseline!r}")
-        bandit = source["bandit"]
-        if (bandit is None) != (self.bandit is None) or (
-            bandit is not None and len(bandit["values"]) != self.bandit.n_arms
-        ):
-            arms = None if bandit is None else len(bandit["values"])
-            fail(owner, "bandit", f"{arms} arms", f"this controller has {self.bandit!r}")
-        for name in self._state:  # everything checked before anything changes
-            n, n_saved = self.sim.n_synapses(name), len(saved[name]["penalties"])
-            if n_saved != n:
-                fail(owner, "projections", name, f"saved for {n_saved} synapses, has {n}")
+        bandit as the saved one (checked, with the difference named, before anything changes)."""
+        source = checked_state(self, source)
+        saved, bandit = source["projections"], source["bandit"]
         for name, st in self._state.items():
             st.ledger.penalties = np.asarray(saved[name]["penalties"], dtype=np.int64).copy()
             st.ledger.weak_steps = np.asarray(saved[name]["weak_steps"], dtype=np.int64).copy()
             st.n_initial, st.steps = int(saved[name]["n_initial"]), int(saved[name]["steps"])
         if self.baseline is not None:
-            self.baseline.values = {_key(k): float(v) for k, v in source["baseline"]}
+            self.baseline.values = {context_key(k): float(v) for k, v in source["baseline"]}
         if self.bandit is not None:
             self.bandit.values = np.asarray(bandit["values"], dtype=float).copy()
             self.bandit.counts = np.asarray(bandit["counts"], dtype=int).copy()
@@ -358,12 +328,10 @@ class FrontalController:
         if self.rules:
             delivered = float(stop / second) + delay
         self.deliver(signal, at=delivered * second if delivered is not None else None, in_run=in_run)
-        if self.consolidate_above is not None:  # in the neurons that fired (step 6)
+        if self.consolidate_above is not None:  # step 6: in the decision's sites, else where neurons fired
             strong = bool(signal >= self.consolidate_above)
-            for pop, var in self._drives:
-                fired = strong and start < stop and self.sim.recorded("spikes", pop)
-                drive = self.sim.spike_counts_between(pop, start, stop) > 0 if fired else strong
-                self.sim.set_variable(pop, var, np.asarray(drive, dtype=float))
+            sites = self.protein_sites(output) if strong and self.protein_sites is not None else None
+            set_protein_drive(self.sim, self._drives, strong, start, stop, sites)
         pruned = regrown = 0
         if self.pruner is not None:
             self._track_weakness()
@@ -430,7 +398,7 @@ class FrontalController:
         state = self._state[name]
         state.steps += 1
         stats = synapse_stats(self.sim, name, ledger=state.ledger, rates=rates, rng=self.rng)
-        count = pruner.schedule.count(state.steps, state.n_initial) if pruner.schedule is not None else None
+        count = pruner.count(state.steps, state.n_initial, self.history.total(name))
         idx = select_synapses(pruner.criteria, stats, count)
         if len(idx):
             reason = describe(pruner.criterion)
@@ -461,40 +429,6 @@ class FrontalController:
                 record_event(self.sim, name, new, step=state.steps, kind="regrown", reason="regrowth")
             )
         return len(idx), len(ai)
-
-
-def save_with_controller(
-    sim: Simulation, path: str | Path, controller: FrontalController, *, compress: bool = False
-) -> Path:
-    """Save ``sim`` with what its ``controller`` has learned and counted beside it (the extras entry
-    ``"controller"``); continue with ``FrontalController(Simulation.load(path), ...).restore(path)``."""
-    if getattr(controller, "sim", None) is not sim:
-        raise ParameterError(
-            f"save_with_controller: parameter 'controller' is {controller!r}; "
-            "expected the FrontalController of this simulation"
-        )
-    return sim.save(path, compress=compress, extras={"controller": controller.state()})
-
-
-def _read_controller_state(path: str | Path) -> dict[str, Any]:
-    """The controller state stored beside a network (extras entry ``"controller"``)."""
-    extras = read_extras(path)
-    if "controller" not in extras:
-        raise ParameterError(
-            f"FrontalController.restore: parameter 'source' is {str(path)!r}, a state file saved without "
-            "a controller; save with sim.save(path, extras={'controller': ctrl.state()})"
-        )
-    return extras["controller"]
-
-
-def _fields(record: Any) -> dict[str, Any]:
-    """A dataclass record's fields (not copied) for saving."""
-    return {f.name: getattr(record, f.name) for f in fields(record)}
-
-
-def _key(key: Any) -> Any:
-    """A baseline context read back from a file: lists (JSON) become tuples again, so they hash."""
-    return tuple(_key(k) for k in key) if isinstance(key, (list, tuple)) else key
 
 
 __all__ = ["FrontalController", "TrialResult", "save_with_controller"]

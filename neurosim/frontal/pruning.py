@@ -81,6 +81,15 @@ class Pruner(Describable):
         c = self.criterion
         return (c,) if isinstance(c, PruningCriterion) else tuple(c)
 
+    def count(self, step: int, n_initial: int, removed: int) -> int | None:
+        """How many synapses pruning step ``step`` (1-based) may remove from a projection that started with
+        ``n_initial`` and has lost ``removed`` so far: up to the schedule's cumulative target
+        round(n0·F(step)), so a step that found too few candidates is made up later, as gradual pruning
+        sets each step's target sparsity (Zhu & Gupta 2017). None: no schedule, every candidate."""
+        if self.schedule is None:
+            return None
+        return max(0, round(n_initial * self.schedule.cumulative(step)) - int(removed))
+
     @property
     def weak_threshold(self) -> float | None:
         """The threshold of a WeightMagnitude criterion that counts sustained weakness (else None)."""

@@ -88,7 +88,7 @@ class Config:
     paired_units: int = 50
     paired_cue: float = 0.6  # fraction of a cue's active units kept in test trials
     paired_noise: float = 0.02  # flip probability of each unit of a test cue
-    paired_train: int = 160
+    paired_train: int = 320  # trial and error over 8 classes: 40 per pair
     # store-recall (Bellec et al. 2018); value_with_store: the LSNN-official variant (value shown with STORE)
     sr_max_delay: int = 6  # delays 0 .. max (6 steps × 200 ms = 1.2 s)
     sr_p_store: float = 0.5  # STORE probability per waiting step (Bellec et al.: 1/7; higher: shorter trials)
@@ -385,6 +385,7 @@ def run_unit(unit: dict[str, Any], config: Config) -> dict[str, Any]:
         out["test_set_a"] = [t.metadata["set"] == "a" for t in final for _ in range(int(t.scored.sum()))]
     if unit.get("kind") == "ablation":
         variant = variants()[unit["variant"]]
+        n_train *= variant.train_factor
         out.update(kind="ablation", variant=variant.name)
         learners = {variant.name: spiking_variant(task, config, seed, variant.params)}
     else:

@@ -5,7 +5,9 @@ The spiking learner of the memory comparison (:class:`~neurosim.learners.spiking
 store-recall, seed 0, run two ways on the same trials:
 
 * ``trial`` (the Python-controller path): ``blocks=False``, numpy target: one ``sim.run`` per answer window;
-* ``block`` (the default path): ``blocks=True``, compiled target: a block of trials in one ``sim.run``;
+* ``block`` (the default path): ``blocks=True``, compiled target: a block of trials in one ``sim.run``, test
+  trials side by side on copies of the network (:mod:`~neurosim.learners.spiking.side_by_side`);
+* ``block_one_by_one``: as ``block`` with test trials one after another (``test_copies=1``);
 * ``block_numpy``: blocks on the numpy target (where no compiler works).
 
 For each: seconds per training trial and per test trial, wall and CPU time of the process (on a shared
@@ -24,13 +26,14 @@ import argparse
 import inspect
 import os
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from neurosim.io import atomic_write_json
-from neurosim.learners.spiking import SpikingLearner
+from neurosim.learners.spiking import SpikingLearner, SpikingParams
 from neurosim.metrics import correct_and_due
 from neurosim.statistics import mcnemar_exact, proportion_ci
 from neurosim.tasks import AssociativeRecall, StoreRecall, Task
@@ -43,8 +46,13 @@ TASKS: dict[str, tuple[Task, int]] = {
     ),
     "store_recall": (StoreRecall(min_delay=0, max_delay=6, p_store=0.5, value_with_store=True), 80),
 }
-#: path name -> (blocks, target)
-PATHS = {"trial": (False, "numpy"), "block": (True, "cython"), "block_numpy": (True, "numpy")}
+#: path name -> (blocks, target, test_copies: 0 = the learner picks, 1 = one after another)
+PATHS = {
+    "trial": (False, "numpy", 1),
+    "block": (True, "cython", 0),
+    "block_one_by_one": (True, "cython", 1),
+    "block_numpy": (True, "numpy", 0),
+}
 
 
 def measure(
@@ -53,10 +61,12 @@ def measure(
     """Train and test one learner on one task along one path; seconds per trial and test answers."""
     task, default_train = TASKS[task_name]
     n_train = default_train if n_train is None else n_train
-    blocks, target = PATHS[path]
+    blocks, target, copies = PATHS[path]
     # a checkout from before blocks (PYTHONPATH) runs trial by trial: its ``trial`` path is the old one
     has_blocks = "blocks" in inspect.signature(SpikingLearner.__init__).parameters
     kwargs = {"target": target, **({"blocks": blocks} if has_blocks else {})}
+    if "test_copies" in {f.name for f in fields(SpikingParams)}:
+        kwargs["params"] = SpikingParams(test_copies=copies)
     train, test = task.trials(n_train, seed, "train"), task.trials(n_test, seed, "test")
     if target != "numpy":  # compile (or load from the cache) before timing
         warm = SpikingLearner.for_task(task, assembly_size=20, seed=seed, **kwargs)
@@ -77,6 +87,7 @@ def measure(
         "path": path,
         "blocks": blocks,
         "target": target,
+        "test_copies": copies,
         "seed": seed,
         "n_train": n_train,
         "n_test": n_test,

@@ -23,11 +23,13 @@ from neurosim.learners import ResultRecord, run_task
 from neurosim.learners.spiking import PLASTIC, CoActivityHebb, SpikingLearner, SpikingParams
 from neurosim.metrics import snn_energy_j
 from neurosim.plasticity import Rule, RuleCode
-from neurosim.tasks import AssociativeRecall, StoreRecall
+from neurosim.tasks import AssociativeRecall, PairedAssociation, StoreRecall
 from neurosim.validation import ParameterError
 
 #: A small associative-recall instance: 2 patterns of 4 active units among 20 (chance = 50%).
 SMALL = AssociativeRecall(n_patterns=2, n_units=20, coding_level=0.2, cue_fraction=0.5)
+#: A small paired association: a cue step, then a silent choice step.
+PAIRED = PairedAssociation(n_pairs=2, n_units=20, coding_level=0.2)
 
 
 def _pairing(pre_ms: float, post_ms: float, rule: CoActivityHebb) -> float:
@@ -142,10 +144,13 @@ def test_exploration_bias_is_on_in_training_and_off_at_test(trained_small):
     perturbation is off, so the answer depends on the learned weights only."""
     learner, _ = trained_small
     g = learner.params.neurons_per_output
-    learner._perturb(learn=True)
+    trial = SMALL.trials(1, seed=0)[0]
+    plan = learner.plan(trial, learn=True)
+    learner._start_trial(plan, learn=True)
     bias = np.asarray(learner.sim.groups["out"].I_ext[:] / mV).reshape(learner.n_outputs, g)
-    assert np.all(bias == bias[:, :1]) and np.ptp(bias[:, 0]) > 0
-    learner._perturb(learn=False)
+    assert np.all(bias == bias[:, :1]) and np.ptp(plan.bias) > 0
+    np.testing.assert_allclose(bias[:, 0], plan.bias + learner.excitability)  # + homeostasis (training)
+    learner._start_trial(learner.plan(trial, learn=False), learn=False)
     assert np.all(np.asarray(learner.sim.groups["out"].I_ext[:] / mV) == 0)
     with pytest.raises(ParameterError, match="'explore'"):
         SpikingParams(explore=-1 * mV)
@@ -291,14 +296,16 @@ def test_reset_between_trials_restores_what_a_users_rule_declares():
 
 
 def _run_both_ways(
-    target: str, n_train: int, n_test: int, params: SpikingParams | None = None
+    target: str, n_train: int, n_test: int, params: SpikingParams | None = None, task=SMALL
 ) -> dict[bool, dict]:
-    """The same trials on two learners of one seed: in blocks (one run each) and trial by trial."""
+    """The same trials on two learners of one seed: in blocks (one run each) and trial by trial; test trials
+    one after another on both (side by side: tests/test_side_by_side.py)."""
     out = {}
+    one_by_one = replace(params or SpikingParams(), test_copies=1)
     for blocks in (True, False):
-        learner = SpikingLearner.for_task(SMALL, params, seed=0, target=target, blocks=blocks)
-        log = learner.train(SMALL.trials(n_train, seed=0, split="train"))
-        evaluation = learner.evaluate(SMALL.trials(n_test, seed=0, split="test"))
+        learner = SpikingLearner.for_task(task, one_by_one, seed=0, target=target, blocks=blocks)
+        log = learner.train(task.trials(n_train, seed=0, split="train"))
+        evaluation = learner.evaluate(task.trials(n_test, seed=0, split="test"))
         out[blocks] = {
             "train": log.scores,
             "judged": [(r.output, r.target, r.reward, r.signal, r.stop) for r in learner.controller.trials],
@@ -309,6 +316,7 @@ def _run_both_ways(
             "delays": [r.delivered_at - r.stop for r in learner.controller.trials],
             "signals": [r.signal for r in learner.controller.trials],
             "late": learner.sim.variable("mem_out", "capture_z") if learner.params.consolidation else None,
+            "excitability": learner.excitability.copy(),
         }
     return out
 
@@ -320,6 +328,7 @@ def _assert_same_run(runs: dict[bool, dict]) -> None:
     assert {r[2] for r in block["judged"]} == {1.0, -0.5}, "both a reward and a punishment were sent"
     assert block["train"] == single["train"] and block["test"] == single["test"]
     assert block["ops"] == single["ops"] and block["t"] == pytest.approx(single["t"])
+    np.testing.assert_allclose(block["excitability"], single["excitability"], rtol=0, atol=1e-12)
     for name in PLASTIC:  # the same weights, up to the rounding of the dopamine table's row times
         np.testing.assert_allclose(block["weights"][name], single["weights"][name], rtol=0, atol=1e-12)
     assert np.ptp(block["weights"]["mem_out"]) > 0.1 and block["weights"]["mem_mem"].max() > 0.5  # learned
@@ -332,6 +341,18 @@ def test_a_block_of_trials_in_one_run_equals_trial_by_trial():
     the same decisions, rewards, operations and weights as one Python-controller trial per answer (numpy
     target, fixed seed; both reward signs sent), up to the rounding of the dopamine table's row times."""
     _assert_same_run(_run_both_ways("numpy", n_train=3, n_test=2))
+
+
+@pytest.mark.integration  # two learners, one of them trial by trial on numpy: ~11 s
+def test_blocks_equal_trial_by_trial_with_imprinting_switched_by_input_and_homeostasis():
+    """With ``imprint_only_with_input`` (paired association: the gate goes off in the silent choice step,
+    inside a block's run or between the trial-by-trial runs) and ``readout_homeostasis`` (the excitability
+    after each judged decision, added at the next trial's start), both ways still give the same decisions,
+    weights and excitability."""
+    params = SpikingParams(imprint_only_with_input=True, readout_homeostasis=1 * mV)
+    runs = _run_both_ways("numpy", n_train=5, n_test=2, params=params, task=PAIRED)
+    _assert_same_run(runs)
+    assert np.abs(runs[True]["excitability"]).max() > 0
 
 
 @pytest.mark.compiled

@@ -15,16 +15,27 @@ O'Reilly 2001; O'Reilly & Frank 2006, PBWM):
   are no answer: the gate decides when a response leaves (the basal ganglia release a response by
   disinhibiting the thalamus; Chevalier & Deniau 1990).
 
-Each choice is a :class:`~neurosim.frontal.GatingPolicy` (one for write, one for read; epsilon-greedy in
-training, greedy at test; values start at ``correct``, optimistic, so that every action is tried). Credit:
-every reward the controller's ``judge`` computes at an answer step (``correct`` / ``wrong``) moves the
-choices made since the policy's previous reward toward it (Monte-Carlo credit over the trial's choices).
-Dopamine reaches the readout only for emitted answers: an answer step without a read emitted nothing and
-gives both policies ``wrong``; an answer emitted where the task asks none is a false alarm, ``wrong`` to the
-read policy (in both cases the readout's synapses are not at fault). The answers' reward prediction (the
-controller's baseline) is one running mean over all answers, not one per target: the target is no cue the
-network sees. Everything happens in the block path's callback at step boundaries
-(:func:`~.trials.run_block`).
+Each choice is a :class:`~neurosim.frontal.GatingPolicy` (one for write, one for read; values start at
+``correct``, optimistic, so that every action is tried). Credit: every reward the controller's ``judge``
+computes at an answer step (``correct`` / ``wrong``) moves the choices made since the policy's previous
+reward toward it (Monte-Carlo credit over the trial's choices). Dopamine reaches the readout only for
+emitted answers: an answer step without a read emitted nothing and gives both policies ``wrong``; an answer
+emitted where the task asks none is a false alarm, ``wrong`` to the read policy (in both cases the readout's
+synapses are not at fault). The answers' reward prediction (the controller's baseline) is one running mean
+over all answers, not one per target: the target is no cue the network sees.
+
+The read policy learns step by step (epsilon-greedy in training, greedy at test): a false alarm is punished
+at once. The write policy cannot: a write is only worth what the readout makes of the memory it leaves, and
+the network learns under the gates it is given. Under wrong writes the readout learns a constant answer and
+the memory's recurrent synapses imprint the successive values as one assembly, so even the right gates
+fail afterwards (measured: 0.3–0.6 after 40 random-gating trials, 0.8–1.0 from the naive network). So the
+write configuration (an action per context) is **held** for ``hold`` training trials and judged by the
+mean reward of the trials after the first ``settle`` (:class:`~neurosim.frontal.ConfigurationSearch`:
+random local search, kept if better than the kept one). The plastic weights learned under a configuration
+stay only if it is kept; a new candidate starts from the naive weights, the kept one from its own (the
+changes made under a rejected configuration are undone, as early-phase plasticity that is not consolidated
+decays; Frey & Morris 1997). At test, and from the first test trial on, the kept configuration and its
+weights. Everything happens in the block path's callback at step boundaries (:func:`~.trials.run_block`).
 """
 
 from __future__ import annotations
@@ -35,8 +46,9 @@ from typing import Any
 import numpy as np
 from brian2 import mV
 
-from ...frontal import GatingPolicy
+from ...frontal import ConfigurationSearch, GatingPolicy
 from ...validation import fail
+from .network import PLASTIC
 from .trials import TrialPlan
 
 #: An action of the controller at a time step of a trial (time steps from the trial's start).
@@ -64,9 +76,17 @@ class LearnedGates:
         if learner.n_inputs > MAX_CHANNELS:
             fail(owner, "n_inputs", learner.n_inputs, f"learned_gating tells apart at most {MAX_CHANNELS}")
         self.learner = learner
+        self.hold, self.settle = p.gating_hold, p.gating_settle  # training trials per configuration; unjudged
         n = 2**learner.n_inputs
         kw = dict(epsilon=p.gating_epsilon, alpha=p.gating_alpha, initial=p.correct)  # optimistic
-        self.write = GatingPolicy(n, seed=learner.seed, **kw)
+        self.write = GatingPolicy(n, seed=learner.seed, hold=self.hold > 0, **kw)
+        self.trials = 0  # training trials begun
+        self.testing: bool | None = None  # whether the last trial begun was a test trial (None: none yet)
+        self.late: list[float] = []  # rewards of the held configuration after its first `settle` trials
+        self.weights: dict[str, np.ndarray] | None = None  # the plastic weights of the kept configuration
+        self.naive: dict[str, np.ndarray] | None = None  # the plastic weights before training
+        k = learner.n_outputs  # a readout that guesses earns (correct + (k - 1) wrong) / k
+        self.search = ConfigurationSearch((p.correct + (k - 1) * p.wrong) / k, seed=learner.seed + 2)
         self.read = GatingPolicy(n, seed=learner.seed + 1, **kw)
         names = {learner.write_channel: "STORE", learner.read_channel: "RECALL"}
         order = sorted(range(learner.n_inputs), key=lambda c: (c not in names, c))
@@ -95,7 +115,16 @@ class LearnedGates:
             if k == 0:  # choices of an earlier trial that no reward followed get no credit
                 self.write.forget()
                 self.read.forget()
-            write = self.write.choose(int(codes[k]), learn)
+                if learn:
+                    self.trials += 1
+                    if self.hold and (self.trials - 1) % self.hold == 0:
+                        self._end_configuration()
+                elif self.hold and self.testing is False:  # the first test trial after training: the kept one
+                    self._end_configuration(final=True)
+                self.testing = not learn
+            c = int(codes[k])
+            kept = self.search.kept
+            write = kept[c] if not learn and c in kept else self.write.choose(c, learn)
             reads[k] = self.read.choose(int(codes[k]), learn)
             self._set(plan, write, int(reads[k]))
             if learn and reads[k] and not asked[k]:  # an answer where none is asked
@@ -112,18 +141,42 @@ class LearnedGates:
         bias = np.repeat(plan.bias, p.neurons_per_output) * mV
         sim.set_variable("out", "I_ext", bias + read * p.read_bias)
 
+    def _end_configuration(self, final: bool = False) -> None:
+        """A held write configuration ends (:class:`~neurosim.frontal.ConfigurationSearch`): if kept, the
+        plastic weights learned under it are kept too. The next one starts from the kept weights if it is
+        the kept configuration re-measured, else from the naive ones (judged by what the network learns under
+        it, not by what it inherited). ``final`` (training has ended): the kept one, with its weights."""
+        sim = self.learner.sim
+        now = {name: sim.weights(name).copy() for name in PLASTIC}
+        if self.naive is None:
+            self.naive = self.weights = now
+        late = float(np.mean(self.late)) if self.late else None
+        if self.search.judge(dict(self.write.held), late, final):
+            self.weights = now
+        self.late.clear()
+        config, same = (dict(self.search.kept), True) if final else self.search.propose()
+        self.write.release(config)
+        for name, w in (self.weights if same else self.naive).items():
+            sim.set_variable(name, "w", w)
+
     def rewarded(self, reward: float) -> None:
         """A reward the controller judged: both policies' choices since their previous reward move to it."""
-        self.write.reward(reward)
+        if self.hold and (self.trials - 1) % self.hold < self.settle:
+            self.write.forget()
+        else:
+            self.write.reward(reward)
+            self.late += [reward] if self.hold else []
         self.read.reward(reward)
 
     def table(self) -> dict[str, Any]:
-        """The learned policy: per context met in training, the greedy write and read action (1 = Go), the
-        values and the visits."""
+        """The learned policy: per context met in training, the write action used at test (the kept
+        configuration's, else the greedy one) and the greedy read action (1 = Go), the values and the
+        visits."""
         write, read = self.write.table(self.names), self.read.table(self.names)
+        kept = {self.names[c]: a for c, a in self.search.kept.items()}
         return {
             name: {
-                "write": write[name]["greedy"],
+                "write": kept.get(name, write[name]["greedy"]),
                 "read": read[name]["greedy"],
                 "write_values": write[name]["values"],
                 "read_values": read[name]["values"],

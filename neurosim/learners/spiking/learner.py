@@ -1,43 +1,42 @@
 """The spiking learner's trial loop: fit and predict on task trials, reward by the frontal controller.
 
 The network (:mod:`~neurosim.learners.spiking.network`) is built once and reused. Trials run in blocks, one
-``sim.run`` per block (:mod:`~neurosim.learners.spiking.trials`): every test trial in one run, training
-trials in runs of up to ~2 simulated minutes; the decisions, rewards, exploration biases and resets happen at
-the trials' step boundaries inside the run. A training trial is led by an inter-trial interval during which
-the previous trial's dopamine acts on its eligibility; test trials run with the rules' ``gate`` off.
-``blocks=False`` (or a controller that selects neurons) runs trial by trial instead, one
-:meth:`FrontalController.trial <neurosim.frontal.FrontalController.trial>` per answer, several times slower.
-The controller's switches in :class:`~neurosim.learners.spiking.SpikingParams` work both ways:
-``delayed_reward`` (dopamine ``reward_delay`` after each decision, through eligibility; Izhikevich 2007),
-``prune_during_learning`` (every ``prune_every`` training trials, between runs, the controller prunes
-weak plastic synapses and compacts them) and ``consolidation`` (reward-driven ``mem_out`` changes are
-early phase; a reward-prediction error ≥ ``consolidate_above`` makes proteins that capture tagged ones).
- Inputs: each trial's channels are Poisson-encoded into the input sources; in
-training, pattern tasks add the experienced pattern (``target_patterns``, never the answer class) as a
-teacher, from ``teacher_onset`` into each step on, after the answer of a scored step has been read, so
-training answers (the prequential training curve) are the network's own.
+``sim.run`` per block, or trial by trial (``blocks=False``, or a controller that selects neurons), with the
+same decisions and weights (:mod:`~neurosim.learners.spiking.trials`). A training trial is led by an
+inter-trial interval during which the previous trial's dopamine acts on its eligibility; test trials run
+with the rules' ``gate`` off, side by side on copies of the network (``test_copies``;
+:mod:`~neurosim.learners.spiking.side_by_side`). The controller's switches in
+:class:`~neurosim.learners.spiking.SpikingParams` work both ways: ``delayed_reward`` (dopamine
+``reward_delay`` after each decision, through eligibility; Izhikevich 2007), ``prune_during_learning``
+(every ``prune_every`` training trials, between runs, weak plastic synapses are pruned and compacted),
+``consolidation`` (reward-driven ``mem_out`` changes are early phase; a reward-prediction error ≥
+``consolidate_above`` makes proteins that capture tagged ones).
 
-Reward: at the end of each answer window (the scored step, or its part before the teacher) the frontal
-controller's policy judges the decision (the readout group with the most spikes in the window,
-:class:`~neurosim.encoding.SpikeCountDecoder`), compares it with the target and sends
-dopamine (``correct`` / ``wrong``; optionally minus a running baseline per target, Frémaux & Gerstner 2016):
+Inputs: each trial's channels are Poisson-encoded into the input sources; in training, pattern tasks add the
+experienced pattern (``target_patterns``, never the answer class) as a teacher from ``teacher_onset`` into
+each step on, after a scored step's answer has been read, so training answers are the network's own.
+Encoding vs retrieval (``imprint_only_with_input``; acetylcholine's two modes, Hasselmo et al. 1995,
+Hasselmo 2006): in training ``mem_mem`` imprints only in steps with input; silent steps and the
+inter-trial interval recall without writing, so a cue completed to the union of two overlapping patterns
+does not imprint the union.
+
+Reward: at the end of each answer window (the scored step, or its part before the teacher) the controller
+judges the decision (the readout group with the most spikes, :class:`~neurosim.encoding.SpikeCountDecoder`)
+and sends dopamine (``correct`` / ``wrong``, minus a running baseline per target; Frémaux & Gerstner 2016):
 the chosen group's synapses from the active memory neurons grow after a correct answer and shrink after a
-wrong one, the others move the other way (three-factor rule; Izhikevich 2007). Learning is trial and error.
-Exploration comes from perturbation (Fiete & Seung 2006): while learning, each readout group gets a random
-bias per trial (``explore``), so groups that no pattern has claimed yet still win sometimes.
+wrong one (three-factor rule; Izhikevich 2007). Learning is trial and error. Exploration: while learning,
+each readout group gets a random bias per trial (``explore``; perturbation, Fiete & Seung 2006), plus its
+excitability, which homeostasis raises for groups that seldom win (``readout_homeostasis``;
+:mod:`~neurosim.learners.spiking.homeostasis`), so that unclaimed groups win sometimes.
 
-Reset between trials (a global reset): membrane potentials and synaptic currents, and whatever
-the rules of each projection declare as their activity at rest (``RuleCode.rest``, e.g. Tsodyks–Markram's
-``x = 1``, ``u = 0`` and the co-activity traces): the loop names no rule variable, so a user's rule takes
-part too. The readout's eligibility is cleared by :func:`~neurosim.backend.clear_eligibility` unless a
-reward is still due. The loop reads and writes the network only through the
-:class:`~neurosim.backend.Simulation`'s methods (numpy arrays in, numpy arrays out).
+Reset between trials (global): membrane potentials, synaptic currents and whatever the rules of each
+projection declare as their activity at rest (``RuleCode.rest``, e.g. Tsodyks–Markram's ``x = 1``, ``u = 0``
+and the co-activity traces), so a user's rule takes part too; the readout's eligibility unless a reward is
+still due. The loop reads and writes the network only through the :class:`~neurosim.backend.Simulation`.
 
-Cost: per trial, the network's time steps; Brian2's preparation is paid once per block and Python runs only
-at step boundaries. At these sizes a time step costs its objects' call overhead more than their work, so the
-compiled target (``"cython"``, cached per model) is the default wherever a compiler works
-(:func:`~neurosim.backend.default_target`), ``"numpy"`` otherwise (figures in the learner benchmark,
-``neurosim_benchmark.learner``). ``progress(phase, done, total, eta_s)`` is called as trials finish.
+Cost: Brian2's preparation is paid once per block and Python runs only at step boundaries; the compiled
+target (``"cython"``) is the default wherever a compiler works (:func:`~neurosim.backend.default_target`).
+``progress(phase, done, total, eta_s)`` is called as trials finish.
 
 Counting: ``n_parameters`` = plastic synapses (``mem_mem`` + ``mem_out``) not pruned; ``ops`` = synaptic
 events (every spike, input sources included, × the out-degree of its neuron, all projections); energy =
@@ -56,7 +55,7 @@ from brian2 import Quantity, ms, mV, second
 
 from ...backend import Simulation, build, clear_eligibility, default_target
 from ...encoding import PoissonEncoder, SpikeCountDecoder, spike_counts
-from ...frontal import CorrectWrong, FrontalController, RunningBaseline, SynapseStats, WeightMagnitude, select
+from ...frontal import SynapseStats, WeightMagnitude, select
 from ...metrics import E_SYNOP_LOIHI_J, snn_energy_j
 from ...network import NetworkDescription
 from ...plasticity.composer import rest_state
@@ -64,9 +63,23 @@ from ...serialization import encode
 from ...tasks import StoreRecall, Task, Trial
 from ...validation import check_number, check_quantity, fail
 from ..base import Fit, LearnerBase, Prediction
+from .control import controller_of
+from .counting import EventCounter
 from .gating import LearnedGates
-from .network import PLASTIC, SpikingParams, network_description, params_for_task, pruner_of
-from .trials import Outcome, Progress, Read, Reporter, TrialPlan, blocks, run_block, run_trial_by_trial
+from .homeostasis import conscience_step
+from .network import PLASTIC, SpikingParams, network_description, params_for_task
+from .side_by_side import copies_for, run_side_by_side
+from .trials import (
+    Outcome,
+    Progress,
+    Read,
+    Reporter,
+    TrialPlan,
+    blocks,
+    imprint_changes,
+    run_block,
+    run_trial_by_trial,
+)
 
 
 class SpikingLearner(LearnerBase):
@@ -135,18 +148,9 @@ class SpikingLearner(LearnerBase):
         self.decoder = SpikeCountDecoder(self.n_outputs, p.neurons_per_output, tie="none")
         self.gates = LearnedGates(self) if p.learned_gating else None  # the controller's gate policies
         self.sim = build(self.description(), target=self.target)
-        self.controller = FrontalController(
-            self.sim,
-            projections=("mem_out",),
-            policy=CorrectWrong(p.correct, p.wrong),
-            baseline=RunningBaseline(alpha=p.baseline_alpha) if p.baseline_alpha > 0 else None,
-            reward_delay=p.reward_delay if p.delayed_reward else 0 * ms,
-            readout=self._readout,
-            pruner=pruner_of(p),
-            consolidate_above=p.consolidate_above if p.consolidation else None,
-            seed=self.seed,
-        )
+        self.controller = controller_of(self.sim, p, self.n_outputs, self._readout, self.seed)
         self._trials_trained = 0  # training trials so far (the pruning schedule counts them)
+        self.excitability = np.zeros(self.n_outputs)  # readout homeostasis: bias per group (mV, training)
         self._rng = np.random.default_rng(self.seed)
         self._trial_counter = 0
         self._n_initial = {name: self.sim.n_synapses(name) for name in PLASTIC}
@@ -167,7 +171,7 @@ class SpikingLearner(LearnerBase):
             if pop.name != "input"
         ]
         self._window = self.step_duration  # the answer window the trial-by-trial readout counts
-        self._degrees()
+        self._event_counter = EventCounter.of(self.sim, PLASTIC)
 
     # -- construction -------------------------------------------------------------------------------------
     @classmethod
@@ -205,19 +209,6 @@ class SpikingLearner(LearnerBase):
     @property
     def _recorded(self) -> tuple[str, ...]:
         return ("mem", "mem_inh", "out", "out_inh") + (("gate",) if self.write_channel is not None else ())
-
-    def _degrees(self) -> None:
-        """Out-degree of every neuron in every projection (for counting synaptic events)."""
-        self._out_degree: dict[str, dict[str, np.ndarray]] = {}
-        self._in_degree: dict[str, np.ndarray] = {}
-        for proj in self.sim.description.projections:
-            i, j = self.sim.connections(proj.name)
-            n = self.sim.description.population(proj.source).n
-            self._out_degree.setdefault(proj.source, {})[proj.name] = np.bincount(i, minlength=n)
-            if proj.name in PLASTIC:
-                self._in_degree[proj.name] = np.bincount(
-                    j, minlength=self.sim.description.population(proj.target).n
-                )
 
     def hyperparameters(self) -> dict[str, Any]:
         p = self.params
@@ -278,7 +269,7 @@ class SpikingLearner(LearnerBase):
                     keep[mine] = False
                     self.sim.compact(name, keep)
                 start += len(wk)
-            self._degrees()
+            self._event_counter = EventCounter.of(self.sim, PLASTIC)
         return target
 
     # -- running trials (see .trials) -----------------------------------------------------------------------
@@ -299,7 +290,7 @@ class SpikingLearner(LearnerBase):
         """Everything about ``trial`` that does not depend on the network's answers (draws the input seed,
         then the exploration bias, from the learner's generator): inputs with the teacher after each
         answer window (training, pattern tasks), the exploration bias, the inter-trial interval, the answer
-        windows."""
+        windows, where the imprinting of ``mem_mem`` switches (``imprint_only_with_input``)."""
         p, dt = self.params, self.params.dt
         seed = int(self._rng.integers(2**31))
         x, teacher = self._inputs(trial, learn)
@@ -316,7 +307,9 @@ class SpikingLearner(LearnerBase):
             if learn
             else ()
         )
-        return TrialPlan(trial, self.iti_steps if learn else 0, trial.n_steps * step, reads, spikes, bias)
+        lead = self.iti_steps if learn else 0
+        imprint = imprint_changes(trial.inputs, lead, step) if learn and p.imprint_only_with_input else ()
+        return TrialPlan(trial, lead, trial.n_steps * step, reads, spikes, bias, imprint)
 
     def _inputs(self, trial: Trial, learn: bool) -> tuple[np.ndarray, bool]:
         """The input of every sub-step (``teacher_onset`` resolution) and whether a teacher joins it: in
@@ -333,9 +326,27 @@ class SpikingLearner(LearnerBase):
         return x, bool(teacher)
 
     def _start_trial(self, plan: TrialPlan, learn: bool) -> None:
-        """A trial starts from rest, with its exploration bias on the readout groups."""
+        """A trial starts from rest, with its exploration bias on the readout groups, plus in training their
+        excitability (:mod:`~neurosim.learners.spiking.homeostasis`)."""
         self._reset(eligibility=not learn)
-        self.sim.set_variable("out", "I_ext", np.repeat(plan.bias, self.params.neurons_per_output) * mV)
+        bias = plan.bias + self.excitability if learn else plan.bias
+        self.sim.set_variable("out", "I_ext", np.repeat(bias, self.params.neurons_per_output) * mV)
+
+    def _decided(self, decision: int) -> None:
+        """After a judged training decision: readout homeostasis (``readout_homeostasis``; 0 mV: off)."""
+        eta = float(self.params.readout_homeostasis / mV)
+        if eta > 0:
+            self.excitability = conscience_step(self.excitability, decision, eta)
+
+    def _imprint(self, on: float) -> None:
+        """Switch the Hebbian imprinting of ``mem_mem`` (its rule's gate) on (1) or off (0)."""
+        self.sim.set_variable("mem_mem", "hebb_gate", on)
+
+    def _settle(self) -> None:
+        """Start the interval after the last training trial: from rest, its reward still due, no input."""
+        self._reset(eligibility=False)
+        if self.params.imprint_only_with_input:
+            self._imprint(0.0)
 
     def _readout(self, sim: Simulation, start: Quantity, stop: Quantity) -> int:
         """The controller's readout (trial by trial): the decision in the answer window ending at ``stop``."""
@@ -348,53 +359,33 @@ class SpikingLearner(LearnerBase):
     def _new_spikes(self, pop: str) -> tuple[np.ndarray, np.ndarray]:
         return self.sim.spikes_since(pop, self._offsets[pop])
 
-    def _reset(self, eligibility: bool = True) -> None:
+    def _reset(self, eligibility: bool = True, sim: Simulation | None = None) -> None:
         """Start a trial from rest (a global inhibitory reset): membrane potentials and synaptic currents, the
         variables of activity that the rules of each projection declare (``RuleCode.rest``: traces,
-        short-term plasticity), and (unless a reward is still due) the readout's eligibility."""
-        self._reset_neurons()
+        short-term plasticity), and (unless a reward is still due) the readout's eligibility. ``sim``: the
+        network to reset (default the learner's; test copies side by side)."""
+        sim = self.sim if sim is None else sim
+        for pop, rest, currents in self._neuron_rest:
+            sim.set_variable(pop, "v", rest)
+            for var in currents:
+                sim.set_variable(pop, var, 0 * mV)
         for proj, rest in self._rest:
             for var, value in rest.synapses.items():
-                self.sim.set_variable(proj.name, var, value)
+                sim.set_variable(proj.name, var, value)
             for pop, values in ((proj.source, rest.source), (proj.target, rest.target)):
                 for var, value in values.items():
-                    self.sim.set_variable(pop, var, value)
+                    sim.set_variable(pop, var, value)
         if eligibility:
-            clear_eligibility(self.sim, "mem_out")
+            clear_eligibility(sim, "mem_out")
 
-    def _set_learning(self, on: bool) -> None:
-        self.sim.set_variable("mem_mem", "hebb_gate", 1.0 if on else 0.0)
-        self.sim.set_variable("mem_out", "elig_gate", 1.0 if on else 0.0)
-
-    def _perturb(self, learn: bool) -> None:
-        """Exploration: a random bias per readout group while learning (``params.explore``), none at test."""
-        g, sd = self.params.neurons_per_output, float(self.params.explore / mV)
-        bias = self._rng.normal(0.0, sd, self.n_outputs) if learn and sd > 0 else np.zeros(self.n_outputs)
-        self.sim.set_variable("out", "I_ext", np.repeat(bias, g) * mV)
-
-    def _reset_neurons(self) -> None:
-        """Membrane potentials to rest and synaptic currents to zero in every population except the input."""
-        for pop, rest, currents in self._neuron_rest:
-            self.sim.set_variable(pop, "v", rest)
-            for var in currents:
-                self.sim.set_variable(pop, var, 0 * mV)
+    def _set_learning(self, on: bool, sim: Simulation | None = None) -> None:
+        sim = self.sim if sim is None else sim
+        sim.set_variable("mem_mem", "hebb_gate", 1.0 if on else 0.0)
+        sim.set_variable("mem_out", "elig_gate", 1.0 if on else 0.0)
 
     def _count(self, pop: str, indices: np.ndarray) -> np.ndarray:
         n = self.sim.description.population(pop).n
         return np.bincount(np.asarray(indices, dtype=int), minlength=n)
-
-    def _events(self, counts: Mapping[str, np.ndarray]) -> tuple[int, int]:
-        """Synaptic events and plastic updates of a trial from the spikes of each population in it."""
-        events = plastic = 0
-        for pop, degrees in self._out_degree.items():
-            for proj, deg in degrees.items():
-                e = int(np.dot(counts[pop], deg))
-                events += e
-                # plastic synapses: presynaptic spikes reach them and postsynaptic spikes update them too
-                if proj in PLASTIC:
-                    target = self.sim.description.projection(proj).target
-                    plastic += e + int(np.dot(counts[target], self._in_degree[proj]))
-        return events, plastic
 
     def _decode(
         self, trial: Trial, spikes: Mapping[str, tuple[np.ndarray, np.ndarray]], t0: float
@@ -439,7 +430,7 @@ class SpikingLearner(LearnerBase):
             self._trials_trained += len(part)
             if self._trials_trained % every == 0:
                 self.controller.prune()
-                self._degrees()
+                self._event_counter = EventCounter.of(self.sim, PLASTIC)
         return outcomes
 
     def _run_part(
@@ -453,10 +444,14 @@ class SpikingLearner(LearnerBase):
                 outcomes.append(run_trial_by_trial(self, self.plan(trial, learn), learn))
                 report()
             if settle:
-                self._reset(eligibility=False)
+                self._settle()
                 self.sim.run(self.settle_steps * self.params.dt, progress=False)
             return outcomes
         plans = [self.plan(trial, learn) for trial in trials]
+        synapses = sum(self.sim.n_synapses(proj.name) for proj in self.sim.description.projections)
+        copies = self.params.test_copies or copies_for(synapses, len(plans))
+        if not learn and self.gates is None and min(copies, len(plans)) > 1:  # test trials side by side
+            return run_side_by_side(self, plans, min(copies, len(plans)), on_done=report)
         cut = blocks(self, plans, learn)
         outcomes = []
         for k, block in enumerate(cut):
@@ -468,7 +463,7 @@ class SpikingLearner(LearnerBase):
         predictions, events, updates = [], 0, 0
         for outcome in self._run(trials, learn=True):
             predictions.append(outcome.decisions)
-            e, u = self._events(outcome.counts)
+            e, u = self._event_counter.events(outcome.counts)
             events += e
             updates += u
         self.train_plastic_updates += updates
@@ -479,7 +474,7 @@ class SpikingLearner(LearnerBase):
         for outcome in self._run(trials, learn=False):
             predictions.append(outcome.decisions)
             recalled.append(outcome.recalled)
-            events += self._events(outcome.counts)[0]
+            events += self._event_counter.events(outcome.counts)[0]
         pattern = self.n_units == self.n_inputs and all(t.target_patterns is not None for t in trials)
         return Prediction(predictions, events, recalled if pattern else None)
 

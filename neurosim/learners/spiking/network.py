@@ -21,7 +21,8 @@ kernels; topographic input as explicit connections)::
   (``neurons_per_unit`` neurons; :func:`params_for_task` makes one stored item ~20 neurons).
 * **Long-term memory (weights)**: the recurrent synapses ``mem_mem`` start at w = 0 and learn with a symmetric
   co-activity rule (:class:`CoActivityHebb`; Hebb 1949): each presented pattern writes a clipped Hebbian
-  assembly (Willshaw et al. 1969) that a partial cue later completes (pattern completion; Hopfield 1982).
+  assembly (Willshaw et al. 1969) that a partial cue later completes (pattern completion; Hopfield 1982);
+  it imprints only in steps with input (``imprint_only_with_input``: encoding vs retrieval, Hasselmo 2006).
 * **Working memory (activity + short-term facilitation)**: an ignited assembly keeps firing through silent
   steps. Its synapses are facilitating Tsodyks–Markram synapses (U 0.19, τ_f 1.5 s: Mongillo, Barak & Tsodyks
   2008; τ_d shortened to 50 ms so that depression does not end the state in assemblies this small) and the
@@ -49,7 +50,6 @@ import numpy as np
 from brian2 import Hz, Quantity, ms, mV, second, um
 
 from ...connectivity import GaussianKernel
-from ...frontal import Pruner, TargetSparsity, WeightMagnitude
 from ...network import (
     ExplicitConnections,
     NetworkDescription,
@@ -129,9 +129,7 @@ class SpikingParams(Describable):
     tau_m: Quantity = 20 * ms
     tau_exc: Quantity = 50 * ms  # slow (NMDA-like) excitation: persistent states need it (Wang 1999)
     tau_inh: Quantity = 10 * ms
-    J_in: Quantity = (
-        1.6 * mV
-    )  # topographic input per spike (input weights: for 8 sources, scaled by 8 / their number)
+    J_in: Quantity = 1.6 * mV  # topographic input per spike (for 8 sources; scaled by 8 / their number)
     J_rec: Quantity = 6.5 * mV  # recurrent E→E at w = 1 (times the STP efficacy u·x)
     J_ei: Quantity = 2.0 * mV  # memory → inhibition
     J_ie: Quantity = 2.0 * mV  # inhibition → memory (for 50 inhibitory neurons; scaled by 50 / their number)
@@ -148,14 +146,16 @@ class SpikingParams(Describable):
     hebb_eta: float = 0.05  # per unit trace: ~1 per 200 ms of co-activity at 40 Hz (one-shot imprint)
     hebb_tau: Quantity = 20 * ms
     hebb_depress: float = 0.0
+    # encoding vs retrieval (acetylcholine; Hasselmo et al. 1995, Hasselmo 2006): in training mem_mem imprints
+    # only in steps with input, not in silent ones, where a cue completed to the union of overlapping
+    # patterns would imprint the union
+    imprint_only_with_input: bool = True
     # readout
     J_out: Quantity = 5.0 * mV  # memory → readout at w = 1
     J_read: Quantity = 1.5 * mV  # read gate (RECALL) → readout, per spike
     J_self: Quantity = 8.0 * mV  # excitation within a readout group (winner-take-all with out_inh)
     J_oi: Quantity = 6.0 * mV  # readout → its inhibition
-    J_io: Quantity = (
-        15.0 * mV
-    )  # inhibition → readout (for 15 inhibitory neurons; scaled by 15 / their number)
+    J_io: Quantity = 15.0 * mV  # inhibition → readout (for 15 inhibitory neurons; scaled by 15 / their n)
     w_out_init: tuple[float, float] = (0.3, 0.5)  # initial readout weights, uniform in this range
     noise_rate: Quantity = 100 * Hz  # Poisson background to the readout (one fibre per neuron)
     J_noise: Quantity = 2.0 * mV
@@ -178,6 +178,9 @@ class SpikingParams(Describable):
     # inactivated). Without it, groups no pattern has claimed never win (patterns share units, which drive the
     # claimed groups), and their patterns are never learned
     explore: Quantity = 6 * mV
+    # readout excitability homeostasis (DeSieno 1988's conscience; intrinsic plasticity, Turrigiano 1999):
+    # after each judged training decision a group's bias moves by this × (1/K − won); training only; 0: off
+    readout_homeostasis: Quantity = 1 * mV
     iti: Quantity = 300 * ms  # inter-trial interval in training (the previous reward acts)
     teacher: bool = True  # pattern tasks: drive memory units with target_patterns while training
     # ... from this long after a scored step's onset: the training answer is read before it (prequential)
@@ -191,14 +194,15 @@ class SpikingParams(Describable):
     prune_final: float = 0.8  # fraction of each plastic projection pruned at the end of the schedule
     prune_steps: int = 8  # pruning steps of the ramp (TargetSparsity: fast early, gentle late)
     prune_weak: float = 0.05  # |w| below which a synapse is weak (never imprinted, or depressed)
+    prune_silent: Quantity = 0 * Hz  # also prune where pre or post fires below this over prune_every trials
     consolidation: bool = False  # reward-driven mem_out changes fade unless captured (RewardConsolidation)
     consolidate_above: float = 0.5  # a reward-prediction error at least this large makes proteins
     # divides the consolidation time constants: early changes fade over 6884 s / 300 = 23 s, so what a
     # later task does to an earlier task's synapses fades within that task unless it is rewarded there
     consolidation_time_scale: float = 300.0
     # readout neurons also make proteins from their own summed early changes (RewardConsolidation's
-    # theta_pro); off: only the controller's judgement does, in the neurons that fired, so a later task's
-    # rewarded changes cannot capture the synapses it overwrites in silent neurons
+    # theta_pro); off: only the controller's judgement does, in the decided readout group, so a later task's
+    # rewarded changes cannot capture the synapses it overwrites in other groups
     self_proteins: bool = False
     # learned gating (write and read channels, blocks): no write_gate and no read_out projection; a Go/NoGo
     # policy per step's input learns from reward when to open the write gate and when to drive the readout
@@ -207,7 +211,10 @@ class SpikingParams(Describable):
     gating_epsilon: float = 0.1  # probability of a random gate action per step in training (none at test)
     gating_alpha: float = 0.1  # step of the policy's values toward each reward
     gating_bias: Quantity = 15 * mV  # I_ext of the gate neurons while the write gate is open
+    gating_hold: int = 16  # training trials per write configuration (0: per-step epsilon-greedy, no search)
+    gating_settle: int = 6  # first trials of each held configuration, not judged (the network adapts)
     read_bias: Quantity = 12 * mV  # I_ext of the readout when the controller reads (hand-wired RECALL's mean)
+    test_copies: int = 0  # test trials side by side on this many network copies (0: by size; 1: one by one)
 
     def __post_init__(self) -> None:
         owner = "SpikingParams"
@@ -234,6 +241,7 @@ class SpikingParams(Describable):
         check_quantity(owner, "iti", self.iti, ms, nonnegative=True)
         check_quantity(owner, "teacher_onset", self.teacher_onset, ms, positive=True)
         check_quantity(owner, "explore", self.explore, mV, nonnegative=True)
+        check_quantity(owner, "readout_homeostasis", self.readout_homeostasis, mV, nonnegative=True)
         lo, hi = self.w_out_init
         if not 0 <= lo <= hi <= 1:
             fail(owner, "w_out_init", self.w_out_init, "expected 0 <= low <= high <= 1")
@@ -258,13 +266,19 @@ class SpikingParams(Describable):
         for name in ("prune_every", "prune_steps"):
             check_number(owner, name, getattr(self, name), low=1, integer=True)
         check_number(owner, "prune_final", self.prune_final, low=0, high=1)
+        check_quantity(owner, "prune_silent", self.prune_silent, Hz, nonnegative=True)
         check_number(owner, "prune_weak", self.prune_weak, low=0)
         check_number(owner, "consolidate_above", self.consolidate_above)
         check_number(owner, "consolidation_time_scale", self.consolidation_time_scale, low=0, low_open=True)
         check_number(owner, "gating_epsilon", self.gating_epsilon, low=0, high=1)
         check_number(owner, "gating_alpha", self.gating_alpha, low=0, high=1, low_open=True)
         check_quantity(owner, "gating_bias", self.gating_bias, mV, nonnegative=True)
+        check_number(owner, "gating_hold", self.gating_hold, low=0, integer=True)
+        check_number(
+            owner, "gating_settle", self.gating_settle, low=0, high=max(self.gating_hold - 1, 0), integer=True
+        )
         check_quantity(owner, "read_bias", self.read_bias, mV, nonnegative=True)
+        check_number(owner, "test_copies", self.test_copies, low=0, integer=True)
 
 
 def _active_units(task: Task) -> int:
@@ -448,23 +462,6 @@ def network_description(
     )
 
 
-def pruner_of(params: SpikingParams) -> Pruner | None:
-    """The controller's pruning during learning (None when ``prune_during_learning`` is off): LTD →
-    pruning. Candidates are the weak plastic synapses (|w| < ``prune_weak``): in ``mem_out`` those that
-    punishment (and the depression of silent readout neurons) has driven down, in ``mem_mem`` those that no
-    pattern imprinted; weakest first, each step removes up to what a cubic ramp to ``prune_final`` allows
-    (gradual pruning, Zhu & Gupta 2017) from each plastic projection."""
-    p = params
-    if not p.prune_during_learning:
-        return None
-    return Pruner(
-        criterion=WeightMagnitude(threshold=p.prune_weak),
-        schedule=TargetSparsity(final=p.prune_final, steps=p.prune_steps),
-        every=p.prune_every,
-        projections=PLASTIC,
-    )
-
-
 def _within_groups(n_outputs: int, g: int) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of distinct neurons inside each of ``n_outputs`` readout groups of ``g`` neurons (the
     groups' self-excitation)."""
@@ -480,5 +477,4 @@ __all__ = [
     "SpikingParams",
     "network_description",
     "params_for_task",
-    "pruner_of",
 ]

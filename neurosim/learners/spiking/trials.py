@@ -2,23 +2,28 @@
 
 A :class:`TrialPlan` fixes everything about a trial that does not depend on the network's answers: its
 input spikes (with the teacher, in training, only after each scored step's answer window), the exploration
-bias of the readout groups, the inter-trial interval before it, and the answer windows (:class:`Read`) at
-whose end the frontal controller judges the decision and sends dopamine. Plans are drawn in trial order from
-the learner's random generator, so both ways of running them see the same inputs.
+bias of the readout groups, the inter-trial interval before it, the answer windows (:class:`Read`) at
+whose end the frontal controller judges the decision and sends dopamine, and where the Hebbian imprinting
+of ``mem_mem`` switches (``imprint_only_with_input``: on in steps with input, off in silent steps and the
+interval; :func:`imprint_changes`). Plans are drawn in trial order from the learner's random generator, so
+both ways of running them see the same inputs. After each judged decision in training the learner's readout
+homeostasis moves the groups' excitability (:mod:`~neurosim.learners.spiking.homeostasis`), which the next
+trial's start adds to its exploration bias.
 
 * :func:`run_block` (default): a block of trials in **one** ``sim.run``
   (:func:`~neurosim.backend.run_with_ticks`). At the step boundaries of the plans, a callback starts each
-  trial (the reset to rest, the exploration bias), snapshots the readout's spike counts when an answer window
-  opens, and when it closes reads the decision and has the controller judge it
-  (:meth:`FrontalController.judge <neurosim.frontal.FrontalController.judge>` with ``in_run=True``:
-  reward, baseline, delayed dopamine, penalties, protein synthesis, the record). Python runs only at those
-  boundaries (every 100 or 200 time steps), so the network runs at the compiled target's speed instead of
-  paying Brian2's preparation at every step of every trial. Training blocks are cut so that they fit the
-  dopamine table (:func:`~neurosim.backend.dopamine_span`). With learned gating the callback also makes the
-  controller's gate choices at every step start (:mod:`~neurosim.learners.spiking.gating`).
+  trial (the reset to rest, the exploration bias and excitability), switches the imprinting, snapshots
+  the readout's spike counts when an answer window opens, and when it closes reads the decision and has the
+  controller judge it (:meth:`FrontalController.judge <neurosim.frontal.FrontalController.judge>` with
+  ``in_run=True``: reward, baseline, delayed dopamine, penalties, protein synthesis, the record). Python
+  runs only at those boundaries (every 100 or 200 time steps), so the network runs at the compiled target's
+  speed instead of paying Brian2's preparation at every step of every trial. Training blocks are cut so that
+  they fit the dopamine table (:func:`~neurosim.backend.dopamine_span`). With learned gating the callback
+  also makes the controller's gate choices at every step start (:mod:`~neurosim.learners.spiking.gating`).
 * :func:`run_trial_by_trial`: one :meth:`FrontalController.trial <neurosim.frontal.FrontalController.trial>`
-  per answer window, as a Python controller with neuron selection needs. Slower (one Brian2 preparation per
-  window); the same decisions, rewards and weights as :func:`run_block` for the learner's own controller.
+  per answer window, as a Python controller with neuron selection needs, its run split where the imprinting
+  switches. Slower (one Brian2 preparation per run); the same decisions, rewards and weights as
+  :func:`run_block` for the learner's own controller.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class TrialPlan:
     reads: tuple[Read, ...]  # answer windows (training only)
     spikes: SpikeTrains  # input spikes, times from the first step
     bias: np.ndarray  # exploration bias per readout group (mV)
+    imprint: tuple[tuple[int, float], ...] = ()  # mem_mem imprinting: (time step from the start, gate)
 
     @property
     def length(self) -> int:
@@ -100,7 +106,7 @@ def run_block(
     gating = [learner.gates.actions(p, learn) if learner.gates is not None else ([], None) for p in plans]
     for s, p, (g, _) in zip(starts, plans, gating, strict=False):
         marks += [int(s) + p.lead + x for r in p.reads for x in (r.start, r.stop)]
-        marks += [int(s) + x for x, _ in g]
+        marks += [int(s) + x for x, _ in g] + [int(s) + x for x, _ in p.imprint]
     every = math.gcd(*marks)
     actions: dict[int, list[tuple[int, Callable[[], None]]]] = {}
 
@@ -116,6 +122,8 @@ def run_block(
             at(s, 1, lambda i=i: on_done(i - 1))
         for x, action in gating[i][0]:
             at(s + x, 1, action)
+        for x, on in plan.imprint:
+            at(s + x, 1, lambda on=on: learner._imprint(on))
         for r in plan.reads:
             at(first + r.start, 2, lambda key=(i, r.step): opened.__setitem__(key, _out_counts(learner)))
             at(
@@ -126,7 +134,7 @@ def run_block(
                 ),
             )
     if settle:
-        at(int(starts[-1]), 1, lambda: learner._reset(eligibility=False))
+        at(int(starts[-1]), 1, learner._settle)
 
     def on_tick(k: int) -> None:
         for _, action in sorted(actions.get(k, ()), key=lambda a: a[0]):
@@ -174,13 +182,27 @@ def run_trial_by_trial(learner: SpikingLearner, plan: TrialPlan, learn: bool) ->
     t_start = float(sim.t / second)
     first = t_start + plan.lead * float(dt / second)
     sim.set_spike_times("input", plan.spikes.indices, plan.spikes.times + first * second)
-    done, decided = -plan.lead, {}
+    done, decided, switches = 0, {}, list(plan.imprint)  # time steps from the trial's start
+
+    def run_to(tick: int) -> None:  # plain runs up to ``tick``, switching the imprinting on the way
+        nonlocal done
+        while switches and switches[0][0] < tick:
+            x, on = switches.pop(0)
+            if x > done:
+                sim.run((x - done) * dt, progress=False)
+                done = x
+            learner._imprint(on)
+
     for r in plan.reads:
+        stop = plan.lead + r.stop
+        run_to(stop)
         learner._window = (r.stop - r.start) * dt
-        result = learner.controller.trial((r.stop - done) * dt, r.target, context=r.target, prune=False)
-        decided[r.step], done = int(result.output), r.stop
-    if plan.n_steps > done:
-        sim.run((plan.n_steps - done) * dt, progress=False)
+        result = learner.controller.trial((stop - done) * dt, r.target, context=r.target, prune=False)
+        decided[r.step], done = int(result.output), stop
+        learner._decided(decided[r.step])
+    run_to(plan.length)
+    if plan.length > done:
+        sim.run((plan.length - done) * dt, progress=False)
     window = {pop: sim.spikes_since(pop, marks[pop]) for pop in learner._recorded}
     decisions, recalled = learner._decode(plan.trial, window, first)
     for step, d in decided.items():
@@ -188,6 +210,19 @@ def run_trial_by_trial(learner: SpikingLearner, plan: TrialPlan, learn: bool) ->
     counts = {pop: learner._count(pop, idx) for pop, (idx, _) in window.items()}
     counts["input"] = learner._count("input", plan.spikes.indices)
     return Outcome(decisions, recalled, counts)
+
+
+def imprint_changes(inputs: np.ndarray, lead: int, step: int) -> tuple[tuple[int, float], ...]:
+    """Where a trial switches the Hebbian imprinting of ``mem_mem`` (encoding vs retrieval): (time step from
+    the trial's start, gate) at the start (off through an inter-trial interval of ``lead`` time steps, which
+    has no input) and wherever it changes: on (1) in steps whose ``inputs`` are not all zero, off (0) in
+    silent steps (``step`` time steps each)."""
+    on = np.any(np.asarray(inputs) != 0, axis=1).astype(float)
+    ticks = lead + step * np.arange(len(on))
+    if lead:
+        on, ticks = np.concatenate([[0.0], on]), np.concatenate([[0], ticks])
+    change = np.concatenate([[True], on[1:] != on[:-1]])
+    return tuple((int(x), float(g)) for x, g in zip(ticks[change], on[change], strict=True))
 
 
 def blocks(learner: SpikingLearner, plans: Sequence[TrialPlan], learn: bool) -> list[list[TrialPlan]]:
@@ -240,6 +275,7 @@ def _judge(learner: SpikingLearner, opened: np.ndarray, read: Read, reads: np.nd
     start = learner.sim.t - (read.stop - read.start) * learner.params.dt
     context = read.target if reads is None else None  # learned gating: one reward prediction for answers
     result = learner.controller.judge(output, read.target, context=context, start=start, in_run=True)
+    learner._decided(output)
     if reads is not None:
         learner.gates.rewarded(result.reward)
     return output
@@ -259,6 +295,7 @@ __all__ = [
     "Reporter",
     "TrialPlan",
     "blocks",
+    "imprint_changes",
     "run_block",
     "run_trial_by_trial",
 ]

@@ -10,7 +10,7 @@ from brian2 import mV, second
 from neurosim.learners.spiking import SpikingLearner, SpikingParams
 from neurosim.learners.spiking.homeostasis import conscience_step
 from neurosim.learners.spiking.trials import imprint_changes
-from neurosim.tasks import PairedAssociation
+from neurosim.tasks import AssociativeRecall, PairedAssociation
 from neurosim.validation import ParameterError
 
 #: A small paired association: a cue step with input, then a silent choice step (no teacher).
@@ -71,6 +71,19 @@ def test_imprint_changes_follow_the_inputs():
     x = np.array([[1, 0], [0, 1], [0, 0], [0, 0], [1, 1]])
     assert imprint_changes(x, 300, 200) == ((0, 0.0), (300, 1.0), (700, 0.0), (1100, 1.0))
     assert imprint_changes(x, 0, 200) == ((0, 1.0), (400, 0.0), (800, 1.0))
+
+
+def test_the_teacher_is_input_too():
+    """Encoding while external input arrives: in a training trial of associative recall (the full pattern,
+    then a silent recall step whose answer window is followed by the teacher, the experienced pattern),
+    imprinting is on in the cue step, off in the answer window and on again when the teacher comes on."""
+    task = AssociativeRecall(n_patterns=2, n_units=20, coding_level=0.2, cue_fraction=0.5)
+    learner = SpikingLearner.for_task(task, seed=0, target="numpy")
+    plan = learner.plan(task.trials(1, seed=0, split="train")[0], learn=True)
+    p = learner.params
+    lead, step, onset = (int(round(float(q / p.dt))) for q in (p.iti, learner.step_duration, p.teacher_onset))
+    assert plan.imprint == ((0, 0.0), (lead, 1.0), (lead + step, 0.0), (lead + step + onset, 1.0))
+    assert learner.plan(task.trials(1, seed=0, split="test")[0], learn=False).imprint == ()
 
 
 def test_conscience_bias_has_the_closed_form():

@@ -16,9 +16,9 @@ Inputs: each trial's channels are Poisson-encoded into the input sources; in tra
 experienced pattern (``target_patterns``, never the answer class) as a teacher from ``teacher_onset`` into
 each step on, after a scored step's answer has been read, so training answers are the network's own.
 Encoding vs retrieval (``imprint_only_with_input``; acetylcholine's two modes, Hasselmo et al. 1995,
-Hasselmo 2006): in training ``mem_mem`` imprints only in steps with input; silent steps and the
-inter-trial interval recall without writing, so a cue completed to the union of two overlapping patterns
-does not imprint the union.
+Hasselmo 2006): in training ``mem_mem`` imprints only while external input arrives (a cue, or the
+teacher after the answer window); silent stretches and the inter-trial interval recall without writing,
+so a cue completed to the union of two overlapping patterns does not imprint the union.
 
 Reward: at the end of each answer window (the scored step, or its part before the teacher) the controller
 judges the decision (the readout group with the most spikes, :class:`~neurosim.encoding.SpikeCountDecoder`)
@@ -308,7 +308,9 @@ class SpikingLearner(LearnerBase):
             else ()
         )
         lead = self.iti_steps if learn else 0
-        imprint = imprint_changes(trial.inputs, lead, step) if learn and p.imprint_only_with_input else ()
+        imprint = (
+            imprint_changes(x, lead, step // self._per_step) if learn and p.imprint_only_with_input else ()
+        )
         return TrialPlan(trial, lead, trial.n_steps * step, reads, spikes, bias, imprint)
 
     def _inputs(self, trial: Trial, learn: bool) -> tuple[np.ndarray, bool]:

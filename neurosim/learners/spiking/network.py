@@ -22,7 +22,7 @@ kernels; topographic input as explicit connections)::
 * **Long-term memory (weights)**: the recurrent synapses ``mem_mem`` start at w = 0 and learn with a symmetric
   co-activity rule (:class:`CoActivityHebb`; Hebb 1949): each presented pattern writes a clipped Hebbian
   assembly (Willshaw et al. 1969) that a partial cue later completes (pattern completion; Hopfield 1982);
-  it imprints only in steps with input (``imprint_only_with_input``: encoding vs retrieval, Hasselmo 2006).
+  it imprints only while input arrives (``imprint_only_with_input``: encoding vs retrieval, Hasselmo 2006).
 * **Working memory (activity + short-term facilitation)**: an ignited assembly keeps firing through silent
   steps. Its synapses are facilitating Tsodyks–Markram synapses (U 0.19, τ_f 1.5 s: Mongillo, Barak & Tsodyks
   2008; τ_d shortened to 50 ms so that depression does not end the state in assemblies this small) and the
@@ -147,8 +147,8 @@ class SpikingParams(Describable):
     hebb_tau: Quantity = 20 * ms
     hebb_depress: float = 0.0
     # encoding vs retrieval (acetylcholine; Hasselmo et al. 1995, Hasselmo 2006): in training mem_mem imprints
-    # only in steps with input, not in silent ones, where a cue completed to the union of overlapping
-    # patterns would imprint the union
+    # only while input (cue or teacher) arrives, not in silent stretches, where a cue completed to the union
+    # of overlapping patterns would imprint the union
     imprint_only_with_input: bool = True
     # readout
     J_out: Quantity = 5.0 * mV  # memory → readout at w = 1

@@ -4,11 +4,11 @@ A :class:`TrialPlan` fixes everything about a trial that does not depend on the 
 input spikes (with the teacher, in training, only after each scored step's answer window), the exploration
 bias of the readout groups, the inter-trial interval before it, the answer windows (:class:`Read`) at
 whose end the frontal controller judges the decision and sends dopamine, and where the Hebbian imprinting
-of ``mem_mem`` switches (``imprint_only_with_input``: on in steps with input, off in silent steps and the
-interval; :func:`imprint_changes`). Plans are drawn in trial order from the learner's random generator, so
-both ways of running them see the same inputs. After each judged decision in training the learner's readout
-homeostasis moves the groups' excitability (:mod:`~neurosim.learners.spiking.homeostasis`), which the next
-trial's start adds to its exploration bias.
+of ``mem_mem`` switches (``imprint_only_with_input``: on while input, cue or teacher, arrives, off in
+silent stretches and the interval; :func:`imprint_changes`). Plans are drawn in trial order from the
+learner's random generator, so both ways of running them see the same inputs. After each judged decision
+in training the learner's readout homeostasis moves the groups' excitability
+(:mod:`~neurosim.learners.spiking.homeostasis`), which the next trial's start adds to its exploration bias.
 
 * :func:`run_block` (default): a block of trials in **one** ``sim.run``
   (:func:`~neurosim.backend.run_with_ticks`). At the step boundaries of the plans, a callback starts each
@@ -215,8 +215,9 @@ def run_trial_by_trial(learner: SpikingLearner, plan: TrialPlan, learn: bool) ->
 def imprint_changes(inputs: np.ndarray, lead: int, step: int) -> tuple[tuple[int, float], ...]:
     """Where a trial switches the Hebbian imprinting of ``mem_mem`` (encoding vs retrieval): (time step from
     the trial's start, gate) at the start (off through an inter-trial interval of ``lead`` time steps, which
-    has no input) and wherever it changes: on (1) in steps whose ``inputs`` are not all zero, off (0) in
-    silent steps (``step`` time steps each)."""
+    has no input) and wherever it changes: on (1) in rows of ``inputs`` that are not all zero, off (0) in
+    silent ones (``step`` time steps per row: the learner's rows are the teacher's onset resolution, so
+    the teacher counts as input)."""
     on = np.any(np.asarray(inputs) != 0, axis=1).astype(float)
     ticks = lead + step * np.arange(len(on))
     if lead:

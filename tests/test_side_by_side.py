@@ -49,12 +49,15 @@ def test_one_copy_answers_as_the_learners_own_network():
 
 
 @pytest.mark.integration  # a trained learner, 6 replicas: ~6 s
-def test_a_trial_on_one_of_several_copies_answers_as_it_does_alone():
+def test_a_trial_on_one_of_several_copies_answers_as_on_one_copy():
+    """Three copies, two rounds: a first-round trial answers as it does alone; a second-round trial as it
+    does after the first-round trial of its copy (its predecessor there, as the module docstring says)."""
     learner = _trained(noise_rate=0 * Hz)
     plans = [learner.plan(t, False) for t in SMALL.trials(5, 0, "test")]
     together = run_side_by_side(learner, plans, copies=3)  # two rounds: 3 trials, then 2
-    for plan, outcome in zip(plans, together, strict=True):
-        _same(outcome, run_side_by_side(learner, [plan], copies=1)[0])
+    for k, (plan, outcome) in enumerate(zip(plans, together, strict=True)):
+        alone = [plan] if k < 3 else [plans[k - 3], plan]
+        _same(outcome, run_side_by_side(learner, alone, copies=1)[-1])
 
 
 @pytest.mark.integration  # two trained learners: ~7 s

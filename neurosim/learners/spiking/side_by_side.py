@@ -25,7 +25,7 @@ from brian2 import mV, second
 
 from ...backend import run_with_ticks
 from ...backend.replicas import replicate
-from .trials import Outcome, SpikingLearner, TrialPlan
+from .trials import Outcome, SpikingLearner, TrialPlan, spikes_between
 
 #: Synapses the copies may hold together when the learner picks the copies (``test_copies=0``).
 SYNAPSE_BUDGET = 1_000_000
@@ -100,8 +100,8 @@ def run_side_by_side(
         lo = t0 + s * step_s
         for k, plan in enumerate(r):
             window = {
-                pop: _copy_window(i, t, k, sizes[pop], lo, lo + plan.length * step_s)
-                for pop, (i, t) in spikes.items()
+                pop: _of_copy(spikes_between(i_t, lo, lo + plan.length * step_s), k, sizes[pop])
+                for pop, i_t in spikes.items()
             }
             decisions, recalled = learner._decode(plan.trial, window, lo)
             counts = {pop: learner._count(pop, idx) for pop, (idx, _) in window.items()}
@@ -110,13 +110,9 @@ def run_side_by_side(
     return out
 
 
-def _copy_window(
-    i: np.ndarray, t: np.ndarray, copy: int, n: int, lo: float, hi: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The spikes of copy ``copy`` (neurons ``copy·n .. copy·n + n − 1``) with ``lo <= t < hi``, indexed
-    as in one network."""
-    a, b = np.searchsorted(t, [lo - 1e-9, hi - 1e-9])
-    i, t = i[a:b], t[a:b]
+def _of_copy(spikes: tuple[np.ndarray, np.ndarray], copy: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``spikes`` of copy ``copy`` (neurons ``copy·n .. copy·n + n − 1``), indexed as in one network."""
+    i, t = spikes
     mine = (i >= copy * n) & (i < (copy + 1) * n)
     return i[mine] - copy * n, t[mine]
 

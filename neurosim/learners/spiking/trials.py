@@ -160,7 +160,7 @@ def run_block(
     step_s = float(dt / second)
     for i, (s, plan) in enumerate(zip(starts, plans, strict=False)):
         lo, hi = t_block + s * step_s, t_block + (s + plan.length) * step_s
-        window = {pop: _between(i_t, lo, hi) for pop, i_t in spikes.items()}
+        window = {pop: spikes_between(i_t, lo, hi) for pop, i_t in spikes.items()}
         decisions, recalled = learner._decode(plan.trial, window, lo + plan.lead * step_s)
         for r in plan.reads:
             decisions[r.step] = judged[(i, r.step)]
@@ -282,7 +282,9 @@ def _judge(learner: SpikingLearner, opened: np.ndarray, read: Read, reads: np.nd
     return output
 
 
-def _between(spikes: tuple[np.ndarray, np.ndarray], lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+def spikes_between(
+    spikes: tuple[np.ndarray, np.ndarray], lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The spikes (indices, times in s; sorted by time) with ``lo <= t < hi``."""
     i, t = spikes
     a, b = np.searchsorted(t, [lo - 1e-9, hi - 1e-9])
@@ -299,4 +301,5 @@ __all__ = [
     "imprint_changes",
     "run_block",
     "run_trial_by_trial",
+    "spikes_between",
 ]

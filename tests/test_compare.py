@@ -390,3 +390,22 @@ def test_only_the_figures_of_the_tasks_run_are_written(known, tmp_path):
     drawn = figures(summary, results, ctx)
     assert drawn == ["accuracy_vs_delay", "accuracy_vs_pruning", "accuracy_vs_training", "novelty_recall"]
     assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(drawn)
+
+
+def test_units_start_one_per_task_in_rounds_and_come_back_in_their_order():
+    """Each task's first unit starts before any second one, those of the two spiking networks first (a cold
+    cache then compiles both at once); the results still come back in the order of the units."""
+    tasks = ("associative_recall", "paired_association", "store_recall")
+    units = [{"task": t, "seed": s, "kind": "main"} for t in tasks for s in (0, 1)]
+    submitted = []
+
+    class Context:
+        def map_units(self, key, calls, processes):
+            submitted.extend(call.key for call in calls)
+            return [f"result of {call.key}" for call in calls]
+
+    config = _script("Config")()
+    results = _script("_run_units")(Context(), "units", units, config)
+    first = ("associative_recall", "store_recall", "paired_association")  # the two networks first
+    assert submitted == [f"{t}-seed{s}" for s in (0, 1) for t in first]
+    assert results == [f"result of {t}-seed{s}" for t in tasks for s in (0, 1)]

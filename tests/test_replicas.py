@@ -128,3 +128,19 @@ def test_copies_must_be_a_positive_integer():
     sim = build(network(background=False), target="numpy")
     with pytest.raises(ParameterError, match="copies"):
         replicate(sim, 0)
+
+
+def test_a_replica_runs_the_code_of_its_original():
+    """Brian2 writes object names into the code it generates (``_array_E_v``) and the cython cache is keyed by
+    that code: built beside its original, a replica gets the original's names (not ``E_1``), so it runs
+    the same generated code and a cached model needs no compile at test."""
+    sim = build(network(background=True), target="numpy")
+    sim.run(1 * ms, progress=False)
+    copy = replicate(sim, 3)
+    copy.run(1 * ms, progress=False)
+
+    def code(s):
+        return sorted(str(c.code) for obj in s.network.sorted_objects for c in obj._code_objects)
+
+    assert {o.name for o in copy.network.objects} == {o.name for o in sim.network.objects}
+    assert code(copy) == code(sim)

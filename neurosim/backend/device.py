@@ -26,6 +26,8 @@ import logging
 import os
 import shutil
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -140,6 +142,34 @@ def _free_names() -> None:
 
     if len(BrianObject.__instances__()):
         gc.collect()
+
+
+@contextmanager
+def names_of_its_own() -> Iterator[None]:
+    """Brian2 objects made inside get the names they would get alone ("E", not "E_1"), even while another
+    network with those names lives (a trained network beside its replica, the previous unit of a worker):
+    names are part of the generated code, so a network named as if alone reuses the compiled code of every
+    network of the same model. Brian2 asks for names to be unique within a network only."""
+    from brian2.core import names
+
+    before = {id(obj): ref for ref in list(names.Nameable.__instances__()) if (obj := ref()) is not None}
+    find_name = names.find_name
+
+    def made_inside(obj: object) -> bool:
+        ref = before.get(id(obj))
+        return ref is None or ref() is not obj
+
+    def own_find_name(name: str, taken: object = None) -> str:
+        if taken is None:
+            live = (ref() for ref in list(names.Nameable.__instances__()))
+            taken = {o.name for o in live if o is not None and made_inside(o) and hasattr(o, "name")}
+        return find_name(name, taken)
+
+    names.find_name = own_find_name
+    try:
+        yield
+    finally:
+        names.find_name = find_name
 
 
 def standalone_directory(d: NetworkDescription) -> Path:

@@ -44,6 +44,7 @@ from .device import (
     TARGETS,
     build_standalone,
     default_target,
+    names_of_its_own,
     prepare_device,
     project_directory,
     standalone_directory,
@@ -308,7 +309,8 @@ def build(
     target = target or default_target()
     check_choice("build", "target", target, TARGETS)
     prepare_device(target, directory, threads)
-    o = make_objects(description, connections)
+    with names_of_its_own():  # the same names, so the same compiled code, whatever else lives
+        o = make_objects(description, connections)
     sim = Simulation(
         description,
         target,

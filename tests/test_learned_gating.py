@@ -238,3 +238,20 @@ def test_the_controllers_write_bias_stands_in_for_the_store_channel():
     decisions = result.predictions[0]
     assert np.all(decisions[trial.targets < 0] == -1)  # no answer where the controller did not read
     assert not gates.write.eligible and gates.write.visits.sum() == 0  # test choices are greedy, not learned
+
+
+def test_the_readouts_excitability_acts_under_learned_gating_in_training_only():
+    """Readout homeostasis (DeSieno's conscience, learners.spiking.homeostasis) adds each readout group's
+    excitability to its bias at every trial start in training; the learned read gate sets the readout's
+    ``I_ext`` too, so it must keep that excitability (and, at test, leave it out as the hand-wired path
+    does)."""
+    task = StoreRecall(max_delay=1)
+    learner = SpikingLearner.for_task(task, SpikingParams(learned_gating=True), seed=0, target="numpy")
+    learner.excitability = np.arange(1.0, learner.n_outputs + 1.0)
+    g = learner.params.neurons_per_output
+    for learn, extra in ((True, learner.excitability), (False, 0.0)):
+        plan = learner.plan(task.trials(1, 0, "train")[0], learn)
+        actions, _ = learner.gates.actions(plan, learn)
+        actions[0][1]()  # the trial's start: gates closed, the readout at its bias
+        i_ext = np.asarray(learner.sim.variable("out", "I_ext") / mV)
+        np.testing.assert_allclose(i_ext, np.repeat(plan.bias + extra, g))

@@ -126,19 +126,22 @@ class LearnedGates:
             kept = self.search.kept
             write = kept[c] if not learn and c in kept else self.write.choose(c, learn)
             reads[k] = self.read.choose(int(codes[k]), learn)
-            self._set(plan, write, int(reads[k]))
+            self._set(plan, write, int(reads[k]), learn)
             if learn and reads[k] and not asked[k]:  # an answer where none is asked
                 self.read.reward(self.learner.params.wrong)
 
-        out: list[Action] = [(0, lambda: self._set(plan, 0, 0))]
+        out: list[Action] = [(0, lambda: self._set(plan, 0, 0, learn))]
         out += [(plan.lead + k * step, lambda k=k: choose(k)) for k in range(steps)]
-        out.append((plan.length, lambda: self._set(plan, 0, 0)))
+        out.append((plan.length, lambda: self._set(plan, 0, 0, learn)))
         return out, reads
 
-    def _set(self, plan: TrialPlan, write: int, read: int) -> None:
+    def _set(self, plan: TrialPlan, write: int, read: int, learn: bool) -> None:
+        """The gates' biases: write on the gate neurons; read on the readout, over the trial's exploration
+        bias and, in training, the readout's excitability (its homeostasis)."""
         p, sim = self.learner.params, self.learner.sim
         sim.set_variable("gate", "I_ext", write * p.gating_bias)
-        bias = np.repeat(plan.bias, p.neurons_per_output) * mV
+        bias = plan.bias + self.learner.excitability if learn else plan.bias
+        bias = np.repeat(bias, p.neurons_per_output) * mV
         sim.set_variable("out", "I_ext", bias + read * p.read_bias)
 
     def _end_configuration(self, final: bool = False) -> None:

@@ -16,13 +16,15 @@ use (associative recall); consolidation acts where a later task rewrites the syn
 inter-trial interval is lengthened to hold the delay (otherwise the reward lands in the next trial: 0.31 vs
 0.80 on associative recall).
 
-Why pruning goes to 90% of each plastic projection: its candidates are weak synapses (LTD → pruning). With
-consolidation on, a punishment's depression of a readout synapse is early phase and fades back unless
-captured, so only a fifth to a quarter of ``mem_out`` ever becomes weak, and at the learner's 80% per
-projection the variant stopped at 63% of the plastic synapses; most of what can go are the recurrent
-synapses that no pattern imprinted (weak, 90% of ``mem_mem``). Readout synapses from memory units that no
-pattern uses never change weight and carry no signal: they are pruned by their silence (``prune_silent``
-1 Hz, the neurons' geometric-mean rate over the last pruning interval).
+Why pruning takes only synapses that transmit (nearly) nothing: the full controller's readout is learned by
+trial and error from a delayed reward, and removing readout synapses that still carry signal while it learns
+(weak ones, |w| < 0.05, depressed by punishment; or synapses onto readout groups that had not won yet, by the
+geometric mean of pre and post rates) left a pattern answered by its neighbour's group (accuracy 0.855 / 0.90
+/ 1.00 on seeds 0-2 against 0.992 unpruned). So the candidates are the recurrent synapses that no pattern
+imprinted (|w| < ``prune_weak`` 1e-4: they stay at 0) and the synapses whose presynaptic neuron has stayed
+silent since the run began (``prune_silent`` 1 mHz: the memory units no pattern uses); ``prune_final`` 0.9
+lets ``mem_mem`` go to 90% (about all it never imprinted) and ``mem_out`` lose its silent sources' synapses
+(about 30%), 72% of the plastic synapses in all.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ BASELINE_LABEL = "reward only"
 BASELINE_SWITCHES = "immediate reward after each decision; no pruning, no consolidation (the default snn)"
 
 DELAYED_REWARD = {"delayed_reward": True, "reward_delay": 1 * second, "tau_c": 1 * second, "iti": 1200 * ms}
-#: Pruning during learning with the learner's ramp (every 40 trials, 8 steps), to 90% of each projection,
-#: weak or silent synapses.
-PRUNING = {"prune_during_learning": True, "prune_final": 0.9, "prune_silent": 1 * Hz}
+#: Pruning during learning with the learner's ramp (every 40 trials, 8 steps), up to 90% of each projection:
+#: recurrent synapses never imprinted (w < 1e-4) and synapses from neurons silent so far (< 1 mHz).
+PRUNING = {"prune_during_learning": True, "prune_final": 0.9, "prune_weak": 1e-4, "prune_silent": 1e-3 * Hz}
 #: Consolidation at the learner's settings (consolidate_above 0.5, time scale 300: uncaptured changes fade
 #: over 23 s; proteins only from the controller's judgement, in the decided readout group).
 CONSOLIDATION = {"consolidation": True}
@@ -73,8 +75,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         "snn_full",
         "full controller",
-        "delayed reward (1 s, tau_c 1 s, inter-trial interval 1.2 s) + pruning during learning (weak "
-        "plastic synapses, to 90% of each projection) + consolidation (reward-gated tagging and capture)",
+        "delayed reward (1 s, tau_c 1 s, inter-trial interval 1.2 s) + pruning during learning (recurrent "
+        "synapses never imprinted and synapses from silent neurons, up to 90% of each projection) + "
+        "consolidation (reward-gated tagging and capture)",
         {**DELAYED_REWARD, **PRUNING, **CONSOLIDATION},
         ("associative_recall", "continual_learning"),
     ),

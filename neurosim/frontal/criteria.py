@@ -2,8 +2,8 @@
 
 A **criterion** marks candidates and ranks them (lower score goes first): :class:`WeightMagnitude` (weak
 synapses, optionally weak for ``sustain`` consecutive steps), :class:`PenaltyCount` (k penalties from the
-controller), :class:`LowActivity` (silent pre/post neurons), :class:`RandomDeletion` (control). It sees a
-:class:`SynapseStats` of arrays aligned with the synapses, so the same code prunes a spiking network's
+controller), :class:`LowActivity` (silent pre and/or post neurons), :class:`RandomDeletion` (control). It
+sees a :class:`SynapseStats` of arrays aligned with the synapses, so the same code prunes a spiking network's
 projection and a weight matrix (:func:`prune_array`, used for the associative-memory experiment).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from brian2 import Hz, Quantity
 
 from ..serialization import Describable
-from ..validation import ParameterError, check_number, check_quantity, fail
+from ..validation import ParameterError, check_choice, check_number, check_quantity, fail
 
 
 @dataclass
@@ -94,18 +94,23 @@ class PenaltyCount(PruningCriterion):
 
 @dataclass(frozen=True)
 class LowActivity(PruningCriterion):
-    """Synapses between quiet neurons: score √(pre rate · post rate); candidates below ``threshold``."""
+    """Synapses between quiet neurons, quietest first; candidates score below ``threshold``. ``side``:
+    what is scored, ``"both"`` √(pre rate · post rate), ``"pre"`` the presynaptic rate only (a synapse
+    whose source stays silent transmits nothing, however active its target), ``"post"`` the postsynaptic
+    rate only."""
 
-    threshold: Quantity | None = None  # geometric-mean rate below which a synapse may go (None: all)
+    threshold: Quantity | None = None  # rate below which a synapse may go (None: all)
+    side: str = "both"  # "both" (geometric mean), "pre" or "post"
 
     def __post_init__(self) -> None:
         if self.threshold is not None:
             check_quantity("LowActivity", "threshold", self.threshold, Hz, nonnegative=True)
+        check_choice("LowActivity", "side", self.side, ("both", "pre", "post"))
 
     def score(self, stats: SynapseStats) -> np.ndarray:
-        pre = stats.need("pre_rate", "LowActivity")
-        post = stats.need("post_rate", "LowActivity")
-        return np.sqrt(np.clip(pre, 0, None) * np.clip(post, 0, None))
+        sides = ("pre", "post") if self.side == "both" else (self.side,)
+        rates = [np.clip(stats.need(f"{s}_rate", "LowActivity"), 0, None) for s in sides]
+        return np.prod(rates, axis=0) ** (1 / len(rates))  # the geometric mean of the scored rates
 
     def candidates(self, stats: SynapseStats) -> np.ndarray:
         if self.threshold is None:

@@ -5,7 +5,8 @@ The controller judges each decision of the readout against the target and sends 
 2016), ``reward_delay`` later with ``delayed_reward`` (Izhikevich 2007). With ``consolidation`` a strong
 enough signal makes proteins in the decided readout group only (:class:`~neurosim.frontal.DecidedGroup`), so
 the judgement consolidates the synapses that made the decision and not others that fired. With
-``prune_during_learning`` it prunes weak (and optionally silent) plastic synapses on a schedule.
+``prune_during_learning`` it prunes weak plastic synapses (and optionally those from silent neurons) on a
+schedule.
 """
 
 from __future__ import annotations
@@ -51,16 +52,20 @@ def pruner_of(params: SpikingParams) -> Pruner | None:
     """The controller's pruning during learning (None when ``prune_during_learning`` is off): LTD →
     pruning. Candidates are the weak plastic synapses (|w| < ``prune_weak``): in ``mem_out`` those that
     punishment (and the depression of silent readout neurons) has driven down, in ``mem_mem`` those that no
-    pattern imprinted; with ``prune_silent``, also those whose neurons stay silent (readout synapses from
-    memory units no pattern uses never change weight and carry no signal); weakest first, each step removes
-    up to what a cubic ramp to ``prune_final`` allows (gradual pruning, Zhu & Gupta 2017) from each plastic
+    pattern imprinted; with ``prune_silent``, also those whose presynaptic neuron stays silent (its rate
+    since the run began below ``prune_silent``: readout synapses from memory units that no pattern uses
+    transmit nothing). Silence is judged on the source only: a readout group that has not won yet is quiet
+    too, but its synapses from the pattern it will answer are needed. Weakest first, each step removes up
+    to what a cubic ramp to ``prune_final`` allows (gradual pruning, Zhu & Gupta 2017) from each plastic
     projection."""
     p = params
     if not p.prune_during_learning:
         return None
     weak = WeightMagnitude(threshold=p.prune_weak)
     return Pruner(
-        criterion=(weak, LowActivity(threshold=p.prune_silent)) if p.prune_silent > 0 * Hz else weak,
+        criterion=(weak, LowActivity(threshold=p.prune_silent, side="pre"))
+        if p.prune_silent > 0 * Hz
+        else weak,
         schedule=TargetSparsity(final=p.prune_final, steps=p.prune_steps),
         every=p.prune_every,
         projections=PLASTIC,

@@ -194,7 +194,7 @@ class SpikingParams(Describable):
     prune_final: float = 0.8  # fraction of each plastic projection pruned at the end of the schedule
     prune_steps: int = 8  # pruning steps of the ramp (TargetSparsity: fast early, gentle late)
     prune_weak: float = 0.05  # |w| below which a synapse is weak (never imprinted, or depressed)
-    prune_silent: Quantity = 0 * Hz  # also prune where pre or post fires below this over prune_every trials
+    prune_silent: Quantity = 0 * Hz  # also prune synapses whose source fired below this since the run began
     consolidation: bool = False  # reward-driven mem_out changes fade unless captured (RewardConsolidation)
     consolidate_above: float = 0.5  # a reward-prediction error at least this large makes proteins
     # divides the consolidation time constants: early changes fade over 6884 s / 300 = 23 s, so what a

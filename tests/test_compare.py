@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .records import learner_result
+
 pytest.importorskip("torch")
 
 FIGURES = (
@@ -264,38 +266,11 @@ def _unit(task: str, seed: int, p_right: dict[str, float | tuple[float, float]])
         unit["test_novel"] = novel.tolist()
     for learner, p in p_right.items():
         rate = np.where(novel, p[0], p[1]) if isinstance(p, tuple) else p
-        right = (u < rate).astype(int).tolist()
-        extra = {
-            "test_correct": right,
-            "test_answers": 200,
-            "test_repeats": 0,
-            "n_test": 200,
-            "n_outputs": 2,
-            "train_wall_s_per_trial": 0.01,
-            "test_wall_s_per_trial": 0.001,
-            "hyperparameters": {},
-        }
-        record = {
-            "accuracy": float(np.mean(right)),
-            "train_trials": 10,
-            "trials_to_criterion": None,
-            "train_wall_s": 0.1,
-            "test_wall_s": 0.2,
-            "parameters": 100,
-            "ops": 1000,
-            "energy_j": 1e-9,
-            "extra": extra,
-        }
         counts = {"synaptic_events": 1000} if learner == "snn" else {"multiply_accumulates": 1000}
-        costs = {
-            "parameters_plastic": 100,
-            "parameters_total": 150,
-            "nonzero_weights": 90,
-            "energy_counts": counts,
-            "energy_breakdown": {"energy_j": 1e-9},
-        }
+        per_trial = {"train_wall_s_per_trial": 0.01, "test_wall_s_per_trial": 0.001}
+        result = learner_result(u < rate, n_outputs=2, counts=counts, extra=per_trial)
         curves = {"curve": [0.5, 1.0], "delays": {"0": np.mean(rate), "2": np.mean(rate)}}
-        unit[learner] = {"record": record, "costs": costs, **curves}
+        unit[learner] = {**result, **curves}
         if task == "associative_recall":
             unit[learner]["pruning"] = {"0": {"accuracy": rate, "parameters": 100}}
     return unit

@@ -13,6 +13,7 @@ import pytest
 from neurosim.tasks import ContinualAssociative
 from neurosim.validation import ParameterError
 
+from .records import learner_result
 from .test_compare import _Config as _ReportConfig
 
 
@@ -92,33 +93,11 @@ class _Config(_ReportConfig):
 
 def _res(right: np.ndarray, pruned: float = 0.0) -> dict:
     """A learner's result in a unit: the record, costs, curve and (pruned during training) its sweep."""
-    extra = {
-        "test_correct": right.astype(int).tolist(),
-        "test_answers": right.size,
-        "test_repeats": 0,
-        "n_test": right.size,
-        "n_outputs": 5,
-        "hyperparameters": {},
+    res = {
+        **learner_result(right, n_outputs=5, plastic=round(100 * (1 - pruned))),
+        "curve": [0.5, 1.0],
+        "pruned_in_training": pruned,
     }
-    record = {
-        "accuracy": float(right.mean()),
-        "train_trials": 10,
-        "trials_to_criterion": None,
-        "train_wall_s": 0.1,
-        "test_wall_s": 0.2,
-        "parameters": 100,
-        "ops": 1000,
-        "energy_j": 1e-9,
-        "extra": extra,
-    }
-    costs = {
-        "parameters_plastic": round(100 * (1 - pruned)),
-        "parameters_total": 150,
-        "nonzero_weights": 90,
-        "energy_counts": {"synaptic_events": 1000},
-        "energy_breakdown": {"energy_j": 1e-9},
-    }
-    res = {"record": record, "costs": costs, "curve": [0.5, 1.0], "pruned_in_training": pruned}
     res["pruning"] = {"0.75": {"accuracy": float(right.mean()), "parameters": 25}} if pruned else {}
     res["pruning_skipped"] = [0.0, 0.5] if pruned else []
     return res

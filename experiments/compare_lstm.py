@@ -438,8 +438,8 @@ def _run_units(
         earlier[u["task"]] += 1
     order = sorted(range(len(units)), key=lambda k: (rounds[k], units[k]["task"] not in DISTINCT_NETWORKS, k))
     calls = [Unit(_unit_key(units[k]), run_unit, (units[k], config)) for k in order]
-    results = ctx.map_units(key, calls, processes=config.workers)
-    return [results[order.index(k)] for k in range(len(units))]
+    by_unit = dict(zip(order, ctx.map_units(key, calls, processes=config.workers), strict=True))
+    return [by_unit[k] for k in range(len(units))]
 
 
 def _unit_key(unit: dict[str, Any]) -> str:

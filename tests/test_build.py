@@ -294,3 +294,23 @@ def test_cpp_standalone_run_keeps_every_synapse_array_readable(tmp_path):
     assert np.any(np.asarray(syn.w[:]) != 0.5) or np.any(np.asarray(syn.stp_x[:]) < 1)  # the rules acted
     rates = [len(s.spikes("E")[0]) / 120 / 0.2 for s in (ref, sim)]
     assert rates[0] > 2 and abs(rates[1] - rates[0]) < 0.2 * rates[0]
+
+
+def test_cpp_standalone_main_source_does_not_depend_on_the_process(tmp_path):
+    # Brian2 sets the clocks' start times in main.cpp in the order of a set of clock objects, which changes
+    # between processes, so a reused project recompiled main.cpp every time. neurosim's device orders those
+    # lines by clock name: with six clocks (five run_regularly periods and the default clock) any other order
+    # would show. Only code is generated here (no compiler needed).
+    import brian2 as b2
+
+    desc = NetworkDescription(populations=(Population("a", 3, DELTA),), dt=0.1 * ms)
+    sim = build(desc, target="cpp_standalone", directory=tmp_path)
+    for k, period in enumerate((0.5, 0.2, 0.7, 0.3, 0.9)):
+        g = b2.NeuronGroup(1, "x : 1", name=f"timer_{'edcba'[k]}")
+        g.run_regularly("x += 1", dt=period * ms)
+        sim.network.add(g)
+    sim.network.run(1 * ms)
+    b2.get_device().build(directory=str(tmp_path), compile=False, run=False, with_output=False)
+    main = (tmp_path / "main.cpp").read_text().splitlines()
+    starts = [line.strip().split("[")[0] for line in main if "clock_timestep[0] = 0;" in line]
+    assert len(starts) == 6 and starts == sorted(starts), starts

@@ -6,6 +6,10 @@
 * ``templates/threshold.cpp``: Brian2's thresholder, evaluated for blocks of neurons in a loop the compiler
   vectorises; only a block with an event is walked neuron by neuron. Same events in the same order.
 
+It also writes ``main.cpp`` the same way in every process: Brian2 sets each clock's start time in the order
+of a set of clock objects, which changes from process to process, so a rebuilt project recompiled
+``main.cpp`` (about 5 s) although nothing had changed; neurosim orders those lines by clock name.
+
 Everything else (code generation, the other templates, building, running, reading results) is Brian2's
 ``CPPStandaloneDevice``. The module variables select the replacements (None: Brian2's own; the tests compare
 the two). The device is used by :func:`neurosim.backend.build` for ``target="cpp_standalone"``; a plain Brian2
@@ -46,6 +50,19 @@ class NeurosimStandaloneDevice(CPPStandaloneDevice):
             return NeurosimCodeObject
         return super().code_object_class(codeobj_class, fallback_pref)
 
+    def network_run(self, net: Any, *args: Any, **kwargs: Any) -> None:
+        first = len(self.main_queue)
+        super().network_run(net, *args, **kwargs)
+        # the run's first entries set each clock's timestep and t, in the order of a set of clocks
+        place = {}
+        for clock in net._clocks:
+            for rank, var in enumerate(("timestep", "t")):
+                place[self.get_array_name(clock.variables[var])] = (clock.name, rank)
+        end = first
+        while end < len(self.main_queue) and _sets(self.main_queue[end]) in place:
+            end += 1
+        self.main_queue[first:end] = sorted(self.main_queue[first:end], key=lambda e: place[_sets(e)])
+
     def copy_source_files(self, writer: Any, directory: str) -> None:
         super().copy_source_files(writer, directory)
         queue = Path(directory) / "brianlib" / "spikequeue.h"
@@ -59,6 +76,12 @@ class NeurosimStandaloneDevice(CPPStandaloneDevice):
             for stale in Path(directory).rglob("*.o"):
                 stale.unlink()
             stamp.write_text(used)
+
+
+def _sets(entry: tuple[str, Any]) -> str | None:
+    """The array a main-queue entry sets to one value (None for other entries)."""
+    kind, args = entry
+    return args[0] if kind == "set_by_single_value" else None
 
 
 #: The one instance (Brian2 keeps one per device kind, too).

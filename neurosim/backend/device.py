@@ -134,10 +134,12 @@ def _watch_cython_cache() -> None:
 
 
 def _free_names() -> None:
-    """Free the Brian2 objects of networks no longer referenced, so that this network's objects get the same
-    names as before ("E", not "E_1"): names are part of the generated code, and unchanged code is what the
-    cython cache and a reused standalone folder avoid recompiling. (A full collection takes ~0.2 s once sympy
-    is loaded: skipped while no Brian2 object exists.)"""
+    """Free the Brian2 objects of networks no longer referenced (they live on in reference cycles). The
+    groups and synapses are named inside :func:`names_of_its_own`, but Brian2 makes and names their code
+    objects only when the network first runs, and a code object whose name a live one holds gets another
+    ("I_spike_thresholder_codeobject_1"): in cpp_standalone that is another source file, compiled anew
+    beside the old one in a reused folder. (A full collection takes ~0.2 s once sympy is loaded: skipped
+    while no Brian2 object exists.)"""
     from brian2.core.base import BrianObject
 
     if len(BrianObject.__instances__()):

@@ -296,21 +296,32 @@ def test_cpp_standalone_run_keeps_every_synapse_array_readable(tmp_path):
     assert rates[0] > 2 and abs(rates[1] - rates[0]) < 0.2 * rates[0]
 
 
-def test_cpp_standalone_main_source_does_not_depend_on_the_process(tmp_path):
-    # Brian2 sets the clocks' start times in main.cpp in the order of a set of clock objects, which changes
-    # between processes, so a reused project recompiled main.cpp every time. neurosim's device orders those
-    # lines by clock name: with six clocks (five run_regularly periods and the default clock) any other order
-    # would show. Only code is generated here (no compiler needed).
+def test_cpp_standalone_main_source_does_not_change_with_the_run(tmp_path):
+    # Brian2 writes a run's start (each clock's, in the order of a set of clock objects, which changes between
+    # processes) and its duration into main.cpp, so every rebuild recompiled it. neurosim's device reads them
+    # from the environment when the binary starts: two builds of one network with six clocks (five
+    # run_regularly periods and the default clock), run from other starts for other lengths, give the same
+    # main.cpp.
+    # Only code is generated here (no compiler needed).
     import brian2 as b2
 
-    desc = NetworkDescription(populations=(Population("a", 3, DELTA),), dt=0.1 * ms)
-    sim = build(desc, target="cpp_standalone", directory=tmp_path)
-    for k, period in enumerate((0.5, 0.2, 0.7, 0.3, 0.9)):
-        g = b2.NeuronGroup(1, "x : 1", name=f"timer_{'edcba'[k]}")
-        g.run_regularly("x += 1", dt=period * ms)
-        sim.network.add(g)
-    sim.network.run(1 * ms)
-    b2.get_device().build(directory=str(tmp_path), compile=False, run=False, with_output=False)
-    main = (tmp_path / "main.cpp").read_text().splitlines()
-    starts = [line.strip().split("[")[0] for line in main if "clock_timestep[0] = 0;" in line]
-    assert len(starts) == 6 and starts == sorted(starts), starts
+    def main_source(periods, start_s, duration):
+        desc = NetworkDescription(populations=(Population("a", 3, DELTA),), dt=0.1 * ms)
+        sim = build(desc, target="cpp_standalone", directory=tmp_path)
+        for period in periods:
+            g = b2.NeuronGroup(1, "x : 1", name=f"timer_{int(period * 10)}")
+            g.run_regularly("x += 1", dt=period * ms)
+            sim.network.add(g)
+        sim.network.t_ = start_s
+        sim.network.run(duration)
+        device = b2.get_device()
+        device.build(directory=str(tmp_path), compile=False, run=False, with_output=False)
+        env = dict(device.run_environment_variables)
+        return (tmp_path / "main.cpp").read_text(), env
+
+    first, env_first = main_source((0.5, 0.2, 0.7, 0.3, 0.9), 0.0, 1 * ms)
+    second, env_second = main_source((0.5, 0.2, 0.7, 0.3, 0.9), 0.25, 3.5 * ms)
+    assert first == second
+    assert "NEUROSIM_RUN_DURATION" in first and "timer_9_run_regularly_clock.set_interval" in first
+    assert (env_first["NEUROSIM_RUN_START"], env_first["NEUROSIM_RUN_DURATION"]) == ("0.0", "0.001")
+    assert (env_second["NEUROSIM_RUN_START"], env_second["NEUROSIM_RUN_DURATION"]) == ("0.25", "0.0035")

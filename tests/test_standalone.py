@@ -88,3 +88,27 @@ def test_each_replacement_alone(brian2_reference, tmp_path):
         ours = _run(tmp_path / str(templates is None), queue, templates)
         for a, b in zip(ours, reference, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_clocks_of_one_time_step_tick_together_late_in_a_run(tmp_path):
+    # Reference: Brian2's runtime, where clocks whose times differ by less than 1e-4 of the smaller dt tick
+    # in the same time step (Network._nextclocks). Brian2's C++ network used an absolute 1e-14, and
+    # 671 * 0.1 s and 67100 * 1 ms differ by 1.4e-14: from ~64 s on, code on a 100 ms clock ran after
+    # the 1 ms step it belongs to. Here code on a 100 ms clock (order 0) raises a flag that code on the
+    # 1 ms clock (order 1) must see in the same time step, at every tick from 67 s to 67.5 s.
+    import brian2 as b2
+
+    from neurosim import NetworkDescription, Population
+    from neurosim.neurons import LIF
+
+    desc = NetworkDescription(populations=(Population("a", 1, LIF(synapse="delta")),), dt=1 * b2.ms)
+    sim = build(desc, target="cpp_standalone", directory=tmp_path)
+    probe = b2.NeuronGroup(1, "flag : 1\nseen : 1\nticks : 1", name="probe")
+    probe.run_regularly("flag = 1\nticks += 1", dt=100 * b2.ms, when="start", order=0, name="probe_tick")
+    on_tick = "int(abs(t - 100*ms*floor(t/(100*ms) + 0.5)) < 0.5*dt)"  # this 1 ms step is a 100 ms tick
+    step = f"seen += flag*{on_tick}\nflag = 0"
+    probe.run_regularly(step, when="start", order=1, name="probe_step")
+    sim.network.add(probe)
+    sim.network.t_ = 67.0
+    sim.run(0.5 * second, progress=False)
+    assert probe.ticks[0] == 5 and probe.seen[0] == 5

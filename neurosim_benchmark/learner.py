@@ -8,12 +8,16 @@ store-recall, seed 0, run two ways on the same trials:
 * ``block`` (the default path): ``blocks=True``, compiled target: a block of trials in one ``sim.run``, test
   trials side by side on copies of the network (:mod:`~neurosim.learners.spiking.side_by_side`);
 * ``block_one_by_one``: as ``block`` with test trials one after another (``test_copies=1``);
-* ``block_numpy``: blocks on the numpy target (where no compiler works).
+* ``block_numpy``: blocks on the numpy target (where no compiler works);
+* ``compiled``: as ``block``, with training compiled whole on the cpp_standalone device
+  (``compiled_training``; :mod:`~neurosim.learners.spiking.compiled`): one run per training call, the
+  controller's judgement in generated code.
 
-For each: seconds per training trial and per test trial, wall and CPU time of the process (on a shared
-machine the CPU time is the wall time a quiet one would show; the compiled model is warmed up first, so a
-one-time compile is not counted: it is cached per model), test accuracy over the scored answers with its
-Wilson interval, and the exact McNemar test between the two paths on the same test trials.
+For each: seconds per training trial and per test trial, wall and CPU time of the process and its children
+(on a shared machine the CPU time is the wall time a quiet one would show; the compiled model is warmed up
+first, so a one-time compile is not counted: it is cached per model, and for compiled training per model
+and seed), test accuracy over the scored answers with its Wilson interval, and the exact McNemar test
+between the two paths on the same test trials.
 
 Run: ``python -m neurosim_benchmark.learner [--tasks associative_recall store_recall] [--n-test 100]
 [--paths trial block] [--out FILE.json]``; with ``PYTHONPATH`` set to an older checkout of neurosim, the
@@ -46,12 +50,13 @@ TASKS: dict[str, tuple[Task, int]] = {
     ),
     "store_recall": (StoreRecall(min_delay=0, max_delay=6, p_store=0.5, value_with_store=True), 80),
 }
-#: path name -> (blocks, target, test_copies: 0 = the learner picks, 1 = one after another)
+#: path name -> (blocks, target, test_copies: 0 = the learner picks, 1 = one after another, compiled training)
 PATHS = {
-    "trial": (False, "numpy", 1),
-    "block": (True, "cython", 0),
-    "block_one_by_one": (True, "cython", 1),
-    "block_numpy": (True, "numpy", 0),
+    "trial": (False, "numpy", 1, False),
+    "block": (True, "cython", 0, False),
+    "block_one_by_one": (True, "cython", 1, False),
+    "block_numpy": (True, "numpy", 0, False),
+    "compiled": (True, "cython", 0, True),
 }
 
 
@@ -61,23 +66,27 @@ def measure(
     """Train and test one learner on one task along one path; seconds per trial and test answers."""
     task, default_train = TASKS[task_name]
     n_train = default_train if n_train is None else n_train
-    blocks, target, copies = PATHS[path]
+    blocks, target, copies, compiled = PATHS[path]
     # a checkout from before blocks (PYTHONPATH) runs trial by trial: its ``trial`` path is the old one
     has_blocks = "blocks" in inspect.signature(SpikingLearner.__init__).parameters
     kwargs = {"target": target, **({"blocks": blocks} if has_blocks else {})}
-    if "test_copies" in {f.name for f in fields(SpikingParams)}:
-        kwargs["params"] = SpikingParams(test_copies=copies)
+    known = {f.name for f in fields(SpikingParams)}
+    if "test_copies" in known:
+        kwargs["params"] = SpikingParams(
+            test_copies=copies, **({"compiled_training": True} if compiled else {})
+        )
     train, test = task.trials(n_train, seed, "train"), task.trials(n_test, seed, "test")
     if target != "numpy":  # compile (or load from the cache) before timing
         warm = SpikingLearner.for_task(task, assembly_size=20, seed=seed, **kwargs)
-        warm.train(train[:2])
+        # compiled training: the same block as timed (its schedules' sizes are part of the compiled code)
+        warm.train(train if compiled else train[:2])
         warm.evaluate(test[:1])
     learner = SpikingLearner.for_task(task, assembly_size=20, seed=seed, **kwargs)
-    cpu = time.process_time()
+    cpu = _cpu()
     log = learner.train(train)
-    cpu_train = time.process_time() - cpu
+    cpu_train = _cpu() - cpu
     evaluation = learner.evaluate(test)
-    cpu_test = time.process_time() - cpu - cpu_train
+    cpu_test = _cpu() - cpu - cpu_train
     correct = [correct_and_due(t, p) for t, p in zip(test, evaluation.predictions, strict=True)]
     right = int(sum(c for c, _ in correct))
     due = int(sum(d for _, d in correct))
@@ -93,7 +102,7 @@ def measure(
         "n_test": n_test,
         "train_s_per_trial": log.wall_s / n_train,
         "test_s_per_trial": evaluation.wall_s / n_test,
-        # CPU seconds of this process: the wall time a quiet machine would show (the machine may be shared)
+        # CPU seconds of this process and its children: the wall time a quiet machine would show
         "train_cpu_s_per_trial": cpu_train / n_train,
         "test_cpu_s_per_trial": cpu_test / n_test,
         "train_score": float(np.nanmean(log.scores)),
@@ -104,6 +113,12 @@ def measure(
             int(c) for t, p in zip(test, evaluation.predictions, strict=True) for c in _per_answer(t, p)
         ],
     }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its children (a cpp_standalone run is a child process)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _per_answer(trial: Any, prediction: np.ndarray) -> list[bool]:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from brian2 import ms
 
-from neurosim import NetworkDescription, ParameterError, Population, SpikeSource, build
+from neurosim import NetworkDescription, ParameterError, Population, SpikeRecording, SpikeSource, build
 from neurosim.backend.readout_judge import JudgePolicy, ReadoutJudge
 from neurosim.encoding import SpikeCountDecoder
 from neurosim.frontal import CorrectWrong, RunningBaseline
@@ -121,3 +121,87 @@ def test_bad_windows_are_refused_before_running():
         ReadoutJudge(sim, "out", K, G, closes=[(5, 0), (3, 1)], **kwargs)
     with pytest.raises(ParameterError, match="'readout'.*not n_groups"):
         ReadoutJudge(sim, "out", 4, G, closes=[(3, 0)], **kwargs)
+
+
+def _rewarded_network(source, seed=3):
+    """Poisson sources onto a readout of K groups through reward-modulated pair STDP (delta synapses), and
+    the sources' spikes (the same on both paths)."""
+    from brian2 import Hz, mV
+
+    from neurosim import LIF, AllToAll, PairSTDP, Projection, RewardModulated
+
+    rm = RewardModulated(tau_c=100 * ms, tau_da=50 * ms, eta=20 * Hz, period=10 * ms, dopamine_source=source)
+    d = NetworkDescription(
+        populations=(
+            Population("pre", 30, SpikeSource()),
+            Population("out", K * G, LIF(synapse="delta", v_threshold=-60 * mV, v_reset=-65 * mV)),
+        ),
+        projections=(
+            Projection(
+                "rewarded",
+                "pre",
+                "out",
+                3 * mV,
+                rules=(PairSTDP(A_plus=0.05, A_minus=0.05), rm),
+                w_init="0.3 + 0.4*rand()",
+                connectivity=AllToAll(),
+            ),
+        ),
+        recordings=(SpikeRecording("out"),),
+        dt=1 * ms,
+        seed=seed,
+    )
+    rng = np.random.default_rng(seed)
+    fire = rng.random((4000, 30)) < 0.03
+    steps, neurons = np.nonzero(fire)
+    return d, neurons, steps
+
+
+def test_dopamine_level_gives_the_weights_of_the_python_controllers_dopamine():
+    # Reference: the learner's Python path, a run_with_ticks callback that judges each window and delivers
+    # the signal into the dopamine table at that tick (deliver_in_run); here the judge's dopamine level
+    # (RewardModulated(dopamine_source="level")) must give the same decisions and weights (to rounding: the
+    # table's exp(-(t - t_r)/tau) against the level's decay step by step).
+    from neurosim.backend import deliver_in_run, run_with_ticks
+
+    tick, n_ticks = 100, 40
+    rng = np.random.default_rng(5)
+    opens, closes = _windows(rng, n_ticks)
+    policy = JudgePolicy(correct=1.0, wrong=-0.5, baseline_alpha=0.2, homeostasis=1.0)
+
+    d, neurons, steps = _rewarded_network("table")
+    ref = build(d, target="numpy")
+    ref.set_spike_times("pre", neurons, steps * ms)
+    decoder = SpikeCountDecoder(K, G, tie="none")
+    baseline, opened, decisions = RunningBaseline(policy.baseline_alpha), {}, []
+    targets = dict(closes)
+
+    def on_tick(k):
+        if k in targets:
+            counts = ref.spike_counts("out") - opened.pop("now")
+            decision = int(decoder.decode(counts[None, :])[0])
+            reward = policy.correct if decision == targets[k] else policy.wrong
+            deliver_in_run(ref, baseline.update(reward, targets[k]))
+            decisions.append(decision)
+        if k in opens:
+            opened["now"] = ref.spike_counts("out").copy()
+
+    run_with_ticks(ref, n_ticks * tick * ms, tick * ms, on_tick)
+
+    d, neurons, steps = _rewarded_network("level")
+    sim = build(d, target="numpy")
+    sim.set_spike_times("pre", neurons, steps * ms)
+    judge = ReadoutJudge(
+        sim, "out", K, G, tick=tick, opens=opens, closes=closes, policy=policy, dopamine="rewarded"
+    )
+    sim.network.add(*judge.objects)
+    sim.run(n_ticks * tick * ms, progress=False)
+
+    got = judge.judged()
+    np.testing.assert_array_equal(got.decisions, decisions)
+    assert (
+        len(set(got.signals.round(6))) > 3 and len(decisions) > 6
+    )  # rewards and punishments of several sizes were sent
+    w, w_ref = sim.weights("rewarded"), ref.weights("rewarded")
+    assert np.abs(w_ref - build(d, target="numpy").weights("rewarded")).max() > 1e-2  # the weights learned
+    np.testing.assert_allclose(w, w_ref, rtol=0, atol=1e-12)

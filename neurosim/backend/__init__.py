@@ -7,7 +7,8 @@ Brian2's device), :mod:`.poisson_stream` and :mod:`.background` (Poisson backgro
 :mod:`.construct` (making the objects), :mod:`.objects` (the record of them), :mod:`.compaction`,
 :mod:`.dopamine` and :mod:`.statefile` (operations on that record), :mod:`.simulation` (the user-facing
 simulation), :mod:`.trial_blocks` (blocks of trials in one run), :mod:`.readout_judge` (the controller's
-judgement of a readout as generated code) and :mod:`.standalone` (neurosim's cpp_standalone device).
+judgement of a readout as generated code), :mod:`.compiled_block` (a block of trials compiled whole on a
+schedule) and :mod:`.standalone` (neurosim's cpp_standalone device).
 """
 
 from .compaction import compact, draw_synapses, on_resize, resize_projection

@@ -85,7 +85,8 @@ class DopamineSignal:
 
     def __init__(self, sim: BuiltNetwork) -> None:
         self.sim = sim
-        self.rules = reward_rules(sim.description)
+        # rules whose dopamine is a level set by generated code (dopamine_source="level") have no table
+        self.rules = {k: r for k, r in reward_rules(sim.description).items() if r.dopamine_source == "table"}
         self.events: dict[str, list[tuple[float, float]]] = {name: [] for name in self.rules}
 
     @staticmethod

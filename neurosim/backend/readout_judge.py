@@ -16,10 +16,18 @@ floating-point operations, at the same time steps:
 * at a closing tick (a :class:`~brian2.TimedArray` holds target + 1 at the tick, 0 elsewhere), before it
   opens the next window: the target's neuron scores ``correct`` if its group won, else ``wrong``, sends
   ``signal = scale·(reward − baseline)`` and moves its ``baseline`` by ``alpha·(reward − baseline)``; every
-  neuron moves its ``excitability`` by ``eta·(1/K − won)``.
+  neuron moves its ``excitability`` by ``eta·(1/K − won)``;
+* with ``dopamine`` (a projection whose :class:`~neurosim.plasticity.reward.RewardModulated` rule reads the
+  dopamine as a level, ``dopamine_source="level"``): the signal is that projection's dopamine. Each judge
+  neuron holds a level ``da`` that the signal raises and that decays with the rule's ``τ_DA``; a summed
+  pathway sets the level of every neuron of the projection's target to the sum, in each time step before the
+  rule's periodic update, so the update at the closing tick already includes the reward, as a reward delivered
+  by the Python controller at that tick does.
 
-Ticks are the Python callbacks' grid (``tick`` time steps, counted from the run's start, at the start of a
-time step): the counts a tick sees are the spikes of the time steps before it, as a spike monitor read there.
+Ticks are the Python callbacks' grid: ``tick`` time steps, counted from time 0, at the start of a time step;
+the counts a tick sees are the spikes of the time steps before it, as a spike monitor read there. The
+schedules' lengths are rounded up to a power of two, so that the generated code (which holds them) stays the
+same for runs of similar length.
 """
 
 from __future__ import annotations
@@ -30,8 +38,17 @@ from dataclasses import dataclass
 import brian2 as b2
 import numpy as np
 
+from ..plasticity.reward import RewardModulated
 from ..validation import check_number, fail
+from .dopamine import reward_rules
 from .objects import BuiltNetwork
+
+#: Scheduling order of the judgement in the ``start`` slot: before the rules' periodic updates (−2, −1).
+JUDGE_ORDER = -20
+
+
+def _level_rules(sim: BuiltNetwork) -> list[tuple[str, RewardModulated]]:
+    return [(name, r) for name, r in reward_rules(sim.description).items() if r.dopamine_source == "level"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,9 @@ class Judged:
 
 class ReadoutJudge:
     """Brian2 objects that judge the readout ``readout`` of ``sim`` (``n_groups`` groups of ``per_group``
-    neurons, in index order) at the answer windows given as ticks; add :attr:`objects` to the network."""
+    neurons, in index order) at the answer windows given as ticks; add :attr:`objects` to the network.
+    ``baseline``, ``excitability`` and ``dopamine_level``: the state to start from (default: the policy's
+    initial baseline, no excitability, no dopamine)."""
 
     def __init__(
         self,
@@ -80,6 +99,10 @@ class ReadoutJudge:
         opens: Sequence[int],
         closes: Sequence[tuple[int, int]],
         policy: JudgePolicy,
+        dopamine: str | None = None,
+        baseline: np.ndarray | None = None,
+        excitability: np.ndarray | None = None,
+        dopamine_level: float = 0.0,
     ) -> None:
         owner = "ReadoutJudge"
         check_number(owner, "n_groups", n_groups, low=1, integer=True)
@@ -95,7 +118,7 @@ class ReadoutJudge:
         targets = [target for _, target in closes]
         if any(not 0 <= t < n_groups for t in targets):
             fail(owner, "closes", targets, f"targets must lie in 0..{n_groups - 1}")
-        n_ticks = max([0, *opens, *(k for k, _ in closes)]) + 2
+        n_ticks = padded_length(max([0, *opens, *(k for k, _ in closes)]) + 2)
         open_at, close_at = np.zeros(n_ticks), np.zeros(n_ticks)
         open_at[list(opens)] = 1.0
         for k, target in closes:
@@ -108,7 +131,6 @@ class ReadoutJudge:
         namespace = {
             "open_at": b2.TimedArray(open_at, dt=period),
             "close_at": b2.TimedArray(close_at, dt=period),
-            "t0": sim.t,
             "n_groups": float(n_groups),
             "min_count": float(policy.min_count),
             "correct": policy.correct,
@@ -117,26 +139,34 @@ class ReadoutJudge:
             "alpha": policy.baseline_alpha,
             "eta": policy.homeostasis,
         }
-        judge = b2.NeuronGroup(
-            n_groups,
-            "count : 1\nbeaten : 1\nclosing : 1\nwon : 1\nreward : 1\nsignal : 1\nbaseline : 1\n"
-            "excitability : 1",
-            namespace=namespace,
-            name="readout_judge",
-        )
-        judge.baseline = policy.baseline_initial
+        rule = None
+        if dopamine is not None:
+            rule = next((r for r in _level_rules(sim) if r[0] == dopamine), None)
+            if rule is None:
+                known = [name for name, _ in _level_rules(sim)]
+                fail(owner, "dopamine", dopamine, f"projections whose dopamine is a level: {known}")
+            namespace["tau_da"] = rule[1].tau_da
+        model = "count : 1\nbeaten : 1\nclosing : 1\nwon : 1\nreward : 1\nsignal : 1\nbaseline : 1\n"
+        model += "excitability : 1\n" + ("dda/dt = -da/tau_da : 1" if rule else "da : 1")
+        judge = b2.NeuronGroup(n_groups, model, method="exact", namespace=namespace, name="readout_judge")
+        # the state it starts from: baselines per target, excitability per group, dopamine still decaying
+        judge.baseline = policy.baseline_initial if baseline is None else np.asarray(baseline, dtype=float)
+        if excitability is not None:
+            judge.excitability = np.asarray(excitability, dtype=float)
+        judge.da = np.r_[float(dopamine_level), np.zeros(n_groups - 1)]
         judge.run_regularly(
-            "closing = int(close_at(t - t0) > 0)\n"
-            "is_target = closing*int(abs(i - (close_at(t - t0) - 1)) < 0.5)\n"
+            "closing = int(close_at(t) > 0)\n"
+            "is_target = closing*int(abs(i - (close_at(t) - 1)) < 0.5)\n"
             "won = closing*int(beaten < 0.5)*int(count >= min_count)\n"
             "reward = is_target*(won*correct + (1 - won)*wrong)\n"
             "signal = is_target*scale*(reward - baseline)\n"
             "baseline = baseline + is_target*alpha*(reward - baseline)\n"
             "excitability = excitability + closing*eta*(1.0/n_groups - won)\n"
-            "count = count*(1 - open_at(t - t0))",
+            "da = da + signal\n"
+            "count = count*(1 - open_at(t))",
             dt=period,
             when="start",
-            order=-2,
+            order=JUDGE_ORDER,
             name="readout_judge_decides",
         )
         tally = b2.Synapses(group, judge, on_pre="count_post += 1", name="readout_tally")
@@ -146,17 +176,29 @@ class ReadoutJudge:
         )
         rank.connect(condition="i != j")
         rank.summed_updaters["beaten_post"].when = "end"
+        objects: list[b2.BrianObject] = [judge, tally, rank]
+        if rule is not None:
+            proj = sim.description.projection(dopamine)
+            target = sim.groups[proj.target]
+            level = b2.Synapses(
+                judge, target, f"{rule[1].prefix}_da_post = da_pre : 1 (summed)", name="readout_dopamine"
+            )
+            level.connect()
+            level.summed_updaters[f"{rule[1].prefix}_da_post"].when = "start"
+            level.summed_updaters[f"{rule[1].prefix}_da_post"].order = JUDGE_ORDER + 1
+            objects.append(level)
         self._record = b2.StateMonitor(
             judge,
             ["closing", "won", "reward", "signal"],
             record=True,
             dt=period,
             when="start",
-            order=-1,
+            order=JUDGE_ORDER + 1,
             name="readout_judged",
         )
+        objects.append(self._record)
         self.group = judge
-        self.objects = (judge, tally, rank, self._record)
+        self.objects = tuple(objects)
 
     @property
     def baseline(self) -> np.ndarray:
@@ -180,4 +222,9 @@ class ReadoutJudge:
         return Judged(self._closes[:n], targets, decided, reward, signal)
 
 
-__all__ = ["JudgePolicy", "Judged", "ReadoutJudge"]
+def padded_length(n: int) -> int:
+    """``n`` rounded up to a power of two."""
+    return 1 << max(0, n - 1).bit_length()
+
+
+__all__ = ["JUDGE_ORDER", "JudgePolicy", "Judged", "ReadoutJudge", "padded_length"]

@@ -34,6 +34,13 @@ How it runs (no Python per time step, no per-synapse work per time step):
   Cost: one pass over the synapses per period (1/100 of a per-step update at dt = 0.1 ms); a longer
   ``period`` is cheaper and stays exact between spikes.
 
+Dopamine as a level (``dopamine_source="level"``): for runs with no Python in them (``cpp_standalone``), where
+no table can be rewritten, the rule instead reads a per-neuron variable ``da`` of the postsynaptic population,
+the dopamine level there now, which generated code elsewhere sets (e.g. the controller's judgement of a
+readout in :mod:`neurosim.backend.readout_judge`, which decays it with ``τ_DA``). The periodic update is then
+``Δw = η·c·(tonic_int + da(t_k)·∫₀ᴾ e^{−s/τ_DA − s/τ_c} ds)``: the table's row for rewards that arrive on the
+update grid, exactly.
+
 Optional trust region in the spirit of PPO's clipping (``clip_epsilon``): within each ``clip_window`` the
 weight may move at most ``ε·max(|w_ref|, clip_floor)`` from its value ``w_ref`` at the window's start
 (``clip_floor`` lets a zero weight grow). It helps when rewards are large or noisy relative to the learning
@@ -51,7 +58,7 @@ from typing import Any
 import numpy as np
 from brian2 import Hz, Quantity, ms, second
 
-from ..validation import check_number, check_quantity, fail
+from ..validation import check_choice, check_number, check_quantity, fail
 from .rule import Rule, RuleCode, Ticks, TimeTable
 
 
@@ -71,6 +78,7 @@ class RewardModulated(Rule):
     clip_epsilon: float | None = None  # trust region: max relative weight change per clip_window (None: off)
     clip_window: Quantity = 1 * second  # window of the trust region (e.g. one trial)
     clip_floor: float = 0.05  # |w_ref| below this counts as this in the bound (lets zero weights grow)
+    dopamine_source: str = "table"  # "table": scheduled by the DopamineSignal; "level": the target's da
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -81,6 +89,7 @@ class RewardModulated(Rule):
         if self.horizon < 2 * self.period:
             fail(owner, "horizon", self.horizon, f"must be at least 2 update periods ({2 * self.period})")
         check_number(owner, "clip_floor", self.clip_floor, low=0, low_open=True)
+        check_choice(owner, "dopamine_source", self.dopamine_source, ("table", "level"))
         if self.clip_epsilon is not None:
             check_number(owner, "clip_epsilon", self.clip_epsilon, low=0, low_open=True)
             ratio = float(self.clip_window / self.period)
@@ -100,13 +109,18 @@ class RewardModulated(Rule):
     def code(self) -> RuleCode:
         P = float(self.period / second)
         tau_c = float(self.tau_c / second)
-        table = TimeTable(self.rows, self.period, second, name=f"{self.prefix}_dopamine_table")
-        params: dict[str, Any] = {
-            "D": table,  # ∫ da(s)·e^{-(s - t_k)/τ_c} ds over each period, written by the DopamineSignal
-            "t0": 0 * second,  # time of the table's first row
-            "tonic_int": self.tonic * tau_c * (-math.expm1(-P / tau_c)) * second,
-        }
-        gain = "eta*c*(tonic_int + D(t - t0))"
+        params: dict[str, Any] = {"tonic_int": self.tonic * tau_c * (-math.expm1(-P / tau_c)) * second}
+        post = ""
+        if self.dopamine_source == "table":
+            # ∫ da(s)·e^{-(s - t_k)/τ_c} ds per period, written by the DopamineSignal; t0: first row's time
+            params["D"] = TimeTable(self.rows, self.period, second, name=f"{self.prefix}_dopamine_table")
+            params["t0"] = 0 * second
+            gain = "eta*c*(tonic_int + D(t - t0))"
+        else:  # the level at the postsynaptic neuron, decaying with tau_da through the period
+            tau_eff = 1.0 / (1.0 / tau_c + 1.0 / float(self.tau_da / second))
+            params["da_integral"] = tau_eff * -math.expm1(-P / tau_eff) * second
+            post = "da : 1"
+            gain = "eta*c*(tonic_int + da_post*da_integral)"
         equations = "c : 1"
         if self.clip_epsilon is None:
             regularly = f"w = clip(w + {gain}, w_min, w_max)"
@@ -130,6 +144,7 @@ class RewardModulated(Rule):
             regularly=regularly,
             regularly_dt=self.period,
             parameters=params,
+            post_equations=post,
             initial={"w_ref": "w"} if self.clip_epsilon is not None else {},
         )
 

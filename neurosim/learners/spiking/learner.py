@@ -36,6 +36,11 @@ still due. The loop reads and writes the network only through the :class:`~neuro
 
 Cost: Brian2's preparation is paid once per block and Python runs only at step boundaries; the compiled
 target (``"cython"``) is the default wherever a compiler works (:func:`~neurosim.backend.default_target`).
+There a time step still costs Brian2's call of every object (~2 µs each, ~100 µs on the store-recall
+network); ``compiled_training`` runs each training call as one cpp_standalone run instead, the trial
+protocol and the controller's judgement in generated code (:mod:`~neurosim.learners.spiking.compiled`;
+~1 µs per step, plus ~3 s per call to generate and link the code, and a first compile per network and seed),
+for the controller's built-in policy.
 ``progress(phase, done, total, eta_s)`` is called as trials finish.
 
 Counting: ``n_parameters`` = plastic synapses (``mem_mem`` + ``mem_out``) not pruned; ``ops`` = synaptic
@@ -63,6 +68,7 @@ from ...serialization import encode
 from ...tasks import StoreRecall, Task, Trial
 from ...validation import check_number, check_quantity, fail
 from ..base import Fit, LearnerBase, Prediction
+from .compiled import compiles, run_compiled
 from .control import controller_of
 from .counting import EventCounter
 from .gating import LearnedGates
@@ -454,6 +460,8 @@ class SpikingLearner(LearnerBase):
         copies = self.params.test_copies or copies_for(synapses, len(plans))
         if not learn and self.gates is None and min(copies, len(plans)) > 1:  # test trials side by side
             return run_side_by_side(self, plans, min(copies, len(plans)), on_done=report)
+        if learn and self.params.compiled_training and compiles(self):
+            return run_compiled(self, plans, settle=settle, on_done=report)
         cut = blocks(self, plans, learn)
         outcomes = []
         for k, block in enumerate(cut):

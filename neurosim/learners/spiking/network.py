@@ -215,6 +215,9 @@ class SpikingParams(Describable):
     gating_settle: int = 6  # first trials of each held configuration, not judged (the network adapts)
     read_bias: Quantity = 12 * mV  # I_ext of the readout when the controller reads (hand-wired RECALL's mean)
     test_copies: int = 0  # test trials side by side on this many network copies (0: by size; 1: one by one)
+    # training trials in one cpp_standalone run per training call, the controller's judgement compiled too
+    # (learners.spiking.compiled; the built-in controller only: other switches train on the runtime target)
+    compiled_training: bool = False
 
     def __post_init__(self) -> None:
         owner = "SpikingParams"

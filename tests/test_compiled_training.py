@@ -34,7 +34,7 @@ TASKS = {
 }
 
 
-def _train_and_test(task, n_train: int, compiled: bool, tmp_cache) -> dict:
+def _train_and_test(task, n_train: int, compiled: bool) -> dict:
     params = SpikingParams(
         compiled_training=compiled, imprint_only_with_input=True, readout_homeostasis=1 * mV, test_copies=1
     )
@@ -60,8 +60,8 @@ def _train_and_test(task, n_train: int, compiled: bool, tmp_cache) -> dict:
 def test_compiled_training_equals_the_block_path(task, tmp_path, monkeypatch):
     monkeypatch.setenv("NEUROSIM_CACHE", str(tmp_path / "cache"))
     task, n_train = TASKS[task]
-    block = _train_and_test(task, n_train, False, tmp_path)
-    compiled = _train_and_test(task, n_train, True, tmp_path)
+    block = _train_and_test(task, n_train, False)
+    compiled = _train_and_test(task, n_train, True)
     np.testing.assert_allclose(np.array(compiled["judged"]), np.array(block["judged"]), rtol=0, atol=1e-12)
     assert {r[2] for r in block["judged"]} == {1.0, -0.5}, "both a reward and a punishment were sent"
     assert compiled["train"] == block["train"] and compiled["test"] == block["test"]

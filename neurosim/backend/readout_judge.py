@@ -125,7 +125,7 @@ class ReadoutJudge:
             close_at[k] = target + 1.0
         dt = sim.description.dt
         period = tick * dt
-        self.policy, self.n_groups, self._sim = policy, n_groups, sim
+        self.n_groups = n_groups
         self._closes = np.array([k for k, _ in closes], dtype=int)
         self._targets = np.array(targets, dtype=int)
         namespace = {

@@ -39,7 +39,7 @@ import numpy as np
 from brian2 import mV, second
 
 from ...backend.compiled_block import AtRest, BlockSchedule, Readout, run_compiled_block
-from ...backend.readout_judge import JudgePolicy
+from ...backend.readout_judge import Judged, JudgePolicy
 from ...frontal import CorrectWrong, TrialResult
 from .trials import Outcome, Read, TrialPlan, spikes_between
 
@@ -189,7 +189,7 @@ def _dopamine_level(sim: Any, now: float) -> float:
 
 
 def _record(
-    learner: SpikingLearner, result: Any, reads: Sequence[Any], baseline: np.ndarray, every: int
+    learner: SpikingLearner, result: Judged, reads: Sequence[Read], baseline: np.ndarray, every: int
 ) -> None:
     """The judged windows into the controller's record, baselines and the runtime network's dopamine."""
     c, dt = learner.controller, float(learner.params.dt / second)
